@@ -2,3 +2,6 @@
 from . import init
 from .module import Flatten, Module, Parameter, Sequential
 from .linear import Linear
+from .activations import ELU, LeakyReLU, Maxout, PReLU, ReLU, Sigmoid, Softmax, Step, Tanh
+from .losses import BCELoss, CrossEntropyLoss, HingeLoss, L1Loss, Loss, MSELoss
+from .dropout import Dropout
