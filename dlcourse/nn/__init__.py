@@ -5,3 +5,6 @@ from .linear import Linear
 from .activations import ELU, LeakyReLU, Maxout, PReLU, ReLU, Sigmoid, Softmax, Step, Tanh
 from .losses import BCELoss, CrossEntropyLoss, HingeLoss, L1Loss, Loss, MSELoss
 from .dropout import Dropout
+from .norm import BatchNorm1d, BatchNorm2d, GroupNorm, InstanceNorm2d, LayerNorm
+from .recurrent import (LSTM, RNN, lstm_step_backward, lstm_step_forward, rnn_step_backward,
+                        rnn_step_forward)

@@ -132,12 +132,17 @@ def fit(model: Module, loss_fn: Loss, optimizer, train_data, *, epochs: int = 10
             for xb, yb in loader:
                 t0 = time.perf_counter()
                 optimizer.zero_grad()
-                out = model(xb)
-                if not np.all(np.isfinite(out)):
-                    diverged = True
-                    break
-                loss = loss_fn(out, yb)
-                model.backward(loss_fn.backward())
+                # overflow is detected and reported below as divergence, not as numpy noise
+                with np.errstate(over="ignore", invalid="ignore"):
+                    out = model(xb)
+                    if not np.all(np.isfinite(out)):
+                        diverged = True
+                        break
+                    loss = loss_fn(out, yb)
+                    if not np.isfinite(loss):
+                        diverged = True
+                        break
+                    model.backward(loss_fn.backward())
                 if penalty is not None:
                     loss += penalty(params)
                     penalty.backward(params)
