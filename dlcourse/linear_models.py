@@ -168,12 +168,13 @@ class LinearRegression(_LinearBase):
             self._check_gd(self.owner, lr, epochs)
             theta = np.zeros(A.shape[1]) if theta0 is None else self._check_theta(theta0, X.shape[1]).copy()
             for epoch in range(epochs):
-                cost, grad = self._cost_and_gradient_design(theta, A, y)
-                self.history_.append(cost)
-                if not np.isfinite(cost):
+                with np.errstate(over="ignore", invalid="ignore"):  # divergence is reported below
+                    cost, grad = self._cost_and_gradient_design(theta, A, y)
+                if not (np.isfinite(cost) and np.all(np.isfinite(grad))):
                     raise FloatingPointError(
                         f"{self.owner}: gradient descent diverged at epoch {epoch} (cost {cost}); the learning rate "
                         f"lr={lr} is too large for these features — lower it or standardise X")
+                self.history_.append(cost)
                 theta -= lr * grad
             self.history_.append(self._cost_and_gradient_design(theta, A, y)[0])
             self.theta = theta

@@ -57,12 +57,15 @@ def _check_fits(owner: str, x: np.ndarray, h: int, w: int, note: str = "") -> No
 
 
 def hflip(x: np.ndarray) -> np.ndarray:
-    """Mirror every image left-right: ``(N, C, H, W) -> (N, C, H, W)`` (a copy)."""
+    """Mirror every image left-right (Seed 4.5.8, "flip"): ``(N, C, H, W) -> (N, C, H, W)`` (a copy)."""
     return _images("hflip", x)[..., ::-1].copy()
 
 
 def crop(x: np.ndarray, top: int, left: int, height: int, width: int) -> np.ndarray:
-    """The same window ``[top:top+height, left:left+width]`` of every image: ``(N, C, H, W) -> (N, C, height, width)``."""
+    """The same window ``[top:top+height, left:left+width]`` of every image (Seed 4.5.8, a fixed crop).
+
+    Shapes: ``(N, C, H, W) -> (N, C, height, width)`` (a copy).
+    """
     x = _images("crop", x)
     if top < 0 or left < 0 or top + height > x.shape[2] or left + width > x.shape[3]:
         raise ValueError(f"crop: window top={top}, left={left}, size ({height}, {width}) leaves images of size "
@@ -220,7 +223,9 @@ class BrightnessContrast:
 
 
 class Compose:
-    """Apply transforms one after the other, sharing one generator: ``Compose([RandomCrop(28, 2), RandomHorizontalFlip()])``.
+    """Apply transforms one after the other, sharing one generator (Seed 4.5.8).
+
+    Example: ``Compose([RandomCrop(28, padding=2), RandomHorizontalFlip(), BrightnessContrast()])``.
 
     A transform without an ``rng`` parameter (e.g. :func:`hflip` or a lambda) is called as ``t(x)``.
     Shapes: whatever the chain produces from ``(N, C, H, W)``.

@@ -31,6 +31,8 @@ more) and multiplied by 10 after one that did not, which is retried — so ``f``
 accepted iteration, as seed 4.3.11 requires.  Large ``λ`` turns the step into a short gradient-descent
 step, small ``λ`` into Gauss-Newton.
 
+``newton``, ``bfgs`` and ``lbfgs`` accept ``callback(k, x, f)``, called after every accepted iteration.
+
 Stopping criteria (each reported in ``message``): ``‖∇f‖_∞ ≤ gtol`` (converged), step
 ``‖x_{k+1} − x_k‖ ≤ xtol·(xtol + ‖x_k‖)`` (converged), ``maxiter`` iterations (not converged), or a
 line search / damping loop that cannot decrease ``f`` any more (not converged).
@@ -214,11 +216,12 @@ class _Objective:
 
 
 def _line_search_minimize(method: str, fun, grad, x0, direction, gtol: float, xtol: float, maxiter: int,
-                          c1: float, c2: float, on_step=None) -> OptimizeResult:
+                          c1: float, c2: float, on_step=None, callback=None) -> OptimizeResult:
     """Iterate ``x ← x + α p`` with ``p = direction(x, g, k)`` and a strong-Wolfe ``α``.
 
     ``on_step(s, y)`` receives the step ``s = x_{k+1} − x_k`` and gradient change ``y`` so a
-    quasi-Newton method can update its curvature model.
+    quasi-Newton method can update its curvature model; ``callback(k, x, f)`` is called after
+    every accepted iteration (e.g. to update a live plot).
     """
     _check_options(method, gtol, xtol, maxiter)
     x = _start(method, x0)
@@ -262,6 +265,8 @@ def _line_search_minimize(method: str, fun, grad, x0, direction, gtol: float, xt
         nit += 1
         path.append(x.copy())
         fvals.append(f)
+        if callback is not None:
+            callback(nit, x.copy(), f)
         if _small_step(s, x_prev, xtol):
             success, message = True, f"step size ‖Δx‖ = {np.linalg.norm(s):.2e} ≤ xtol·(xtol + ‖x‖)"
             break
@@ -319,7 +324,8 @@ def _newton_direction(method: str, H: np.ndarray, g: np.ndarray, warn: bool, sta
 
 
 def newton(fun: Callable, grad: Callable, hess: Callable, x0, *, gtol: float = 1e-8, xtol: float = 1e-12,
-           maxiter: int = 200, c1: float = 1e-4, c2: float = 0.9, warn: bool = True) -> OptimizeResult:
+           maxiter: int = 200, c1: float = 1e-4, c2: float = 0.9, warn: bool = True,
+           callback: Callable | None = None) -> OptimizeResult:
     """Newton's method ``x ← x − α H(x)⁻¹ ∇f(x)`` with a line search (seed 4.3.8).
 
     ``fun(x) -> float``, ``grad(x) -> (n,)``, ``hess(x) -> (n, n)``; ``x0 (n,)``.  The line search
@@ -334,14 +340,14 @@ def newton(fun: Callable, grad: Callable, hess: Callable, x0, *, gtol: float = 1
     res = _line_search_minimize(
         "newton", fun, grad, x0,
         lambda x, g, k: _newton_direction("newton", np.asarray(hess(x), dtype=np.float64), g, warn, state),
-        gtol, xtol, maxiter, c1, c2)
+        gtol, xtol, maxiter, c1, c2, callback=callback)
     if state.get("modified"):
         res.message += f"; Hessian modified in {state['modified']} step(s)"
     return res
 
 
 def bfgs(fun: Callable, grad: Callable, x0, *, gtol: float = 1e-8, xtol: float = 1e-12, maxiter: int = 500,
-         c1: float = 1e-4, c2: float = 0.9) -> OptimizeResult:
+         c1: float = 1e-4, c2: float = 0.9, callback: Callable | None = None) -> OptimizeResult:
     """BFGS quasi-Newton method (seed 4.3.9): keeps ``B ≈ H⁻¹`` (n×n) and steps ``p = −B∇f``.
 
     ``fun(x) -> float``, ``grad(x) -> (n,)``, ``x0 (n,)``.  After a step ``s`` with gradient change
@@ -371,11 +377,11 @@ def bfgs(fun: Callable, grad: Callable, x0, *, gtol: float = 1e-8, xtol: float =
         # expanded form of (I − ρsyᵀ) B (I − ρysᵀ) + ρssᵀ, O(n²)
         state["B"] = B - rho * (np.outer(s, By) + np.outer(By, s)) + (rho * rho * float(y @ By) + rho) * np.outer(s, s)
 
-    return _line_search_minimize("bfgs", fun, grad, x0, direction, gtol, xtol, maxiter, c1, c2, update)
+    return _line_search_minimize("bfgs", fun, grad, x0, direction, gtol, xtol, maxiter, c1, c2, update, callback)
 
 
 def lbfgs(fun: Callable, grad: Callable, x0, m: int = 10, *, gtol: float = 1e-8, xtol: float = 1e-12,
-          maxiter: int = 1000, c1: float = 1e-4, c2: float = 0.9) -> OptimizeResult:
+          maxiter: int = 1000, c1: float = 1e-4, c2: float = 0.9, callback: Callable | None = None) -> OptimizeResult:
     """Limited-memory BFGS (seed 4.3.9): the BFGS step from the last ``m`` pairs ``(s, y)`` only.
 
     ``fun(x) -> float``, ``grad(x) -> (n,)``, ``x0 (n,)``.  ``H⁻¹∇f`` is computed by the two-loop
@@ -410,7 +416,7 @@ def lbfgs(fun: Callable, grad: Callable, x0, m: int = 10, *, gtol: float = 1e-8,
         if len(pairs) > m:
             pairs.pop(0)
 
-    return _line_search_minimize("lbfgs", fun, grad, x0, direction, gtol, xtol, maxiter, c1, c2, update)
+    return _line_search_minimize("lbfgs", fun, grad, x0, direction, gtol, xtol, maxiter, c1, c2, update, callback)
 
 
 # -------------------------------------------------------------------------------------------------

@@ -37,16 +37,21 @@ class SGD(Optimizer):
         self.momentum, self.nesterov, self.weight_decay = float(momentum), bool(nesterov), float(weight_decay)
 
     def _update(self, p: Parameter, grad: np.ndarray, state: dict) -> None:
-        decay = self.weight_decay * p.data if self.weight_decay else 0.0
+        # in-place arithmetic: the update runs every iteration on every weight, temporaries cost time
+        if self.weight_decay:
+            p.data *= 1 - self.weight_decay
         if self.momentum == 0:
-            p.data -= self.lr * grad + decay
+            p.data -= self.lr * grad
             return
-        v_old = state.get("velocity")
-        if v_old is None:
-            v_old = np.zeros_like(p.data)
-        v = self.momentum * v_old - self.lr * grad
-        state["velocity"] = v
+        v = state.get("velocity")
+        if v is None:
+            v = state["velocity"] = np.zeros_like(p.data)
         if self.nesterov:
-            p.data += (1 + self.momentum) * v - self.momentum * v_old - decay
+            v_old = v.copy()
+            v *= self.momentum
+            v -= self.lr * grad
+            p.data += (1 + self.momentum) * v - self.momentum * v_old
         else:
-            p.data += v - decay
+            v *= self.momentum
+            v -= self.lr * grad
+            p.data += v

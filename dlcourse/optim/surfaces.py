@@ -333,14 +333,15 @@ def first_order_path(surface: Surface, optimizer_factory: Callable, x0=None, ste
     p = Parameter(start.astype(np.float64))
     opt = optimizer_factory([p])
     path = [p.data.copy()]
-    for _ in range(steps):
-        opt.zero_grad()
-        g = np.asarray(surface.grad(p.data), dtype=np.float64)
-        if not np.all(np.isfinite(g)):
-            break
-        p.accumulate(g)
-        opt.step()
-        if not np.all(np.isfinite(p.data)):
-            break
-        path.append(p.data.copy())
+    with np.errstate(over="ignore", invalid="ignore"):  # divergence is detected below, not printed
+        for _ in range(steps):
+            opt.zero_grad()
+            g = np.asarray(surface.grad(p.data), dtype=np.float64)
+            if not np.all(np.isfinite(g)):
+                break
+            p.accumulate(g)
+            opt.step()
+            if not np.all(np.isfinite(p.data)):
+                break
+            path.append(p.data.copy())
     return np.array(path)
