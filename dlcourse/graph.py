@@ -26,7 +26,6 @@ import math
 import numbers
 from typing import Callable, Iterable, Sequence
 
-import numpy as np
 
 from ._rng import get_rng
 

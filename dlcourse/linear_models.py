@@ -292,7 +292,8 @@ class LogisticRegression(_LinearBase):
     def cost(self, X, y) -> float:
         """Binary cross-entropy of the fitted model on ``(X, y)`` (seed 2.3.3)."""
         X = _check_X(self.owner, X)
-        return self._cost_and_gradient_design(self._fitted_theta(), design_matrix(X), self._check_labels(y, X.shape[0]))[0]
+        y = self._check_labels(y, X.shape[0])
+        return self._cost_and_gradient_design(self._fitted_theta(), design_matrix(X), y)[0]
 
     def accuracy(self, X, y) -> float:
         """Fraction of correctly classified samples."""

@@ -116,7 +116,10 @@ class KMeans:
         return centers, labels, history, n_iter
 
     def fit(self, X) -> "KMeans":
-        """Cluster ``X (n, d)``; sets ``cluster_centers_``, ``labels_``, ``inertia_``, ``inertia_history_``, ``n_iter_``."""
+        """Cluster ``X (n, d)``.
+
+        Sets ``cluster_centers_``, ``labels_``, ``inertia_``, ``inertia_history_`` and ``n_iter_``.
+        """
         X = _data("KMeans", X)
         if X.shape[0] < self.n_clusters:
             raise ValueError(f"KMeans: n_clusters={self.n_clusters} is more than the {X.shape[0]} samples in X")

@@ -51,12 +51,25 @@ def rnn_local_grad(h: np.ndarray) -> np.ndarray:
 
 @lru_cache(maxsize=32)
 def _gate_scale(hidden_size: int, dtype: np.dtype) -> np.ndarray:
-    # −1 for the sigmoid gates i, f, o and −2 for g: then σ(z) = 1/(1+e^{−z}) and
-    # tanh(z) = 2σ(2z) − 1 come out of a single exp over all 4H pre-activations.
+    """``(4H,)``: −1 for the sigmoid gates i, f, o and −2 for g (see ``lstm_gates``)."""
     scale = np.full(4 * hidden_size, -1.0, dtype=dtype)
     scale[2 * hidden_size:3 * hidden_size] = -2.0
     scale.setflags(write=False)
     return scale
+
+
+def _activate_scaled(z: np.ndarray) -> np.ndarray:
+    # z = scale · a (see _gate_scale); in place: σ for i, f, o and 2σ(2a) − 1 = tanh(a) for g.
+    # e^z may overflow to inf for very negative a: 1/(1 + inf) = 0 is the right limit, so callers
+    # silence the overflow warning instead of paying for a clip at every step.
+    h = z.shape[-1] // 4
+    np.exp(z, out=z)
+    z += 1.0
+    np.reciprocal(z, out=z)
+    g = z[..., 2 * h:3 * h]
+    g *= 2.0
+    g -= 1.0
+    return z
 
 
 def lstm_gates(a: np.ndarray) -> np.ndarray:
@@ -64,22 +77,16 @@ def lstm_gates(a: np.ndarray) -> np.ndarray:
     ``[σ(i), σ(f), tanh(g), σ(o)]`` (PyTorch's gate order).  Returns ``a``.
 
     Computed with one ``exp`` for all four gates: ``σ(z) = 1/(1 + e^{−z})`` and
-    ``tanh(z) = 2σ(2z) − 1`` (an exp is about twice as fast as a tanh in numpy).  The exponent is
-    capped at 80 so ``e^{−z}`` never overflows (``σ(−80) ≈ 2e−35`` is zero in any case).
+    ``tanh(z) = 2σ(2z) − 1`` (an exp costs about half a tanh in numpy), so the pre-activations are
+    first multiplied by ``−1`` (i, f, o) or ``−2`` (g).  The ``LSTM`` layer folds that factor into
+    its weights once per forward pass instead of once per step.
     """
-    h = a.shape[-1] // 4
-    a *= _gate_scale(h, a.dtype)
-    np.minimum(a, 80.0, out=a)
-    np.exp(a, out=a)
-    a += 1.0
-    np.reciprocal(a, out=a)
-    g = a[..., 2 * h:3 * h]
-    g *= 2.0
-    g -= 1.0
-    return a
+    a *= _gate_scale(a.shape[-1] // 4, a.dtype)
+    with np.errstate(over="ignore"):
+        return _activate_scaled(a)
 
 
-def lstm_cell_forward(a: np.ndarray, c_prev: np.ndarray, out=None):
+def lstm_cell_forward(a: np.ndarray, c_prev: np.ndarray, out=None, scaled: bool = False):
     """The LSTM cell of seed 7.3 from its pre-activations.
 
     ``a (N, 4H)`` = ``x_t W_ihᵀ + h_{t−1} W_hhᵀ + b``, gate order ``[i, f, g, o]``; it is **overwritten**
@@ -89,10 +96,12 @@ def lstm_cell_forward(a: np.ndarray, c_prev: np.ndarray, out=None):
         c_t = f ∘ c_{t−1} + i ∘ g           (forget some of the old cell, write some new)
         h_t = o ∘ tanh(c_t)
 
-    ``out``: optional preallocated ``(h, c, tanh_c)`` arrays to write into.
+    ``out``: optional preallocated ``(h, c, tanh_c)`` arrays to write into.  ``scaled=True`` means
+    ``a`` was already multiplied by the gate scale of ``lstm_gates`` (the layer's fast path; the
+    caller then silences overflow warnings).
     """
     hsz = c_prev.shape[-1]
-    gates = lstm_gates(a)
+    gates = _activate_scaled(a) if scaled else lstm_gates(a)
     i, f, g, o = (gates[..., k * hsz:(k + 1) * hsz] for k in range(4))
     h_out, c_out, tc_out = out if out is not None else (None, None, None)
     c = np.multiply(f, c_prev, out=c_out)
@@ -114,9 +123,22 @@ def lstm_local_grads(gates: np.ndarray, c_prev: np.ndarray, tanh_c: np.ndarray):
     """
     hsz = c_prev.shape[-1]
     i, f, g, o = (gates[..., j * hsz:(j + 1) * hsz] for j in range(4))
-    p = np.stack([g * i * (1.0 - i), c_prev * f * (1.0 - f), i * (1.0 - g * g)], axis=-2)
-    q = tanh_c * o * (1.0 - o)
-    k = o * (1.0 - tanh_c * tanh_c)
+    p = np.empty(c_prev.shape[:-1] + (3, hsz), dtype=gates.dtype)
+    for row, (gate, other) in enumerate(((i, g), (f, c_prev))):  # other · gate(1 − gate)
+        r = p[..., row, :]
+        np.subtract(1.0, gate, out=r)
+        r *= gate
+        r *= other
+    r = p[..., 2, :]
+    np.multiply(g, g, out=r)          # i · (1 − g²)
+    np.subtract(1.0, r, out=r)
+    r *= i
+    q = 1.0 - o
+    q *= o
+    q *= tanh_c
+    k = tanh_c * tanh_c
+    np.subtract(1.0, k, out=k)
+    k *= o
     return p, q, k
 
 
@@ -334,18 +356,21 @@ class LSTM(_Recurrent):
         n, t, _ = x.shape
         hsz = self.hidden_size
         w_ih, w_hh, b = self._weights(x.dtype)
-        x_tm, act = self._project_inputs(x, w_ih, b)   # act: pre-activations, become the gates in place
+        scale = _gate_scale(hsz, x.dtype)
+        # fold the gate scale of lstm_gates into the weights: once here instead of once per step
+        x_tm, act = self._project_inputs(x, w_ih * scale[:, None], b * scale)  # act becomes the gates in place
         hs = np.empty((t + 1, n, hsz), dtype=x.dtype)  # hs[0] = h0, hs[s+1] = h_s
         cs = np.empty((t + 1, n, hsz), dtype=x.dtype)
         tanh_c = np.empty((t, n, hsz), dtype=x.dtype)
         hs[0] = self._initial_state(h0, n, x.dtype, "h0")
         cs[0] = self._initial_state(c0, n, x.dtype, "c0")
         rec = np.empty((n, 4 * hsz), dtype=x.dtype)
-        w_hh_t = w_hh.T
-        for s in range(t):
-            np.matmul(hs[s], w_hh_t, out=rec)
-            act[s] += rec
-            lstm_cell_forward(act[s], cs[s], out=(hs[s + 1], cs[s + 1], tanh_c[s]))
+        w_hh_t = (w_hh * scale[:, None]).T
+        with np.errstate(over="ignore"):
+            for s in range(t):
+                np.matmul(hs[s], w_hh_t, out=rec)
+                act[s] += rec
+                lstm_cell_forward(act[s], cs[s], out=(hs[s + 1], cs[s + 1], tanh_c[s]), scaled=True)
         self._cache = (x_tm, act, hs, cs, tanh_c)
         self.gates = self._gate_views(act, cs)
         return np.ascontiguousarray(hs[1:].transpose(1, 0, 2))

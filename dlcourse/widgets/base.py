@@ -1,0 +1,324 @@
+"""Shared plumbing of the interactive figures (DESIGN.md, "Interactive figures").
+
+A figure is a subclass of :class:`Widget` that fills in four methods::
+
+    class LossCurve(Widget):
+        def make_controls(self):            # name -> ipywidget (continuous_update=False)
+            return {"lr": log_slider(1e-2, 1e-4, 1, "learning rate α")}
+
+        def setup_figure(self, fig):        # axes and *empty* artists, created once
+            ax = fig.add_subplot()
+            self.artists["loss"], = ax.plot([], [])
+
+        def compute(self, lr):              # the model: numbers only, no matplotlib
+            return {"loss": train(lr)}
+
+        def draw(self, data):               # move the artists, never re-create the axes
+            self.artists["loss"].set_data(np.arange(len(data["loss"])), data["loss"])
+
+Moving a control (in the browser, or ``widget.controls["lr"].value = 0.1`` / ``widget.set(lr=0.1)``
+in a test) runs ``compute`` then ``draw`` and repaints the canvas in place.  The latest numbers
+are in ``widget.data``, the artists in ``widget.artists``, the time of the last update in
+``widget.last_update_ms``.  A notebook shows a widget by making it the last expression of a cell.
+
+The figure is created with ``pyplot.new_figure_manager`` under ``plt.ioff()``: with ipympl
+(``%matplotlib widget``) its canvas is itself an ipywidget that is placed under the controls;
+with any other backend (Agg in tests, ``%matplotlib inline``) the figure is shown as a static
+image in an ``Output`` that is refreshed after every update.  The figure is never registered with
+pyplot, so widgets neither appear twice nor count towards matplotlib's open-figure warning.
+"""
+from __future__ import annotations
+
+import html
+import itertools
+import time
+from contextlib import contextmanager
+from typing import Any, Sequence
+
+import ipywidgets as W
+import matplotlib.pyplot as plt
+import numpy as np
+
+__all__ = ["Widget", "float_slider", "log_slider", "int_slider", "dropdown", "checkbox", "toggle_buttons",
+           "select_multiple", "train_full_batch", "grid_points", "COLORS", "CLASS_COLORS"]
+
+#: One colour per curve, consistent across figures (matplotlib's tab10).
+COLORS = plt.get_cmap("tab10").colors
+#: Class colours of the 2-D classification figures (blue / orange / green as in TensorFlow Playground).
+CLASS_COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728")
+
+_STYLE = {"description_width": "initial"}
+_LAYOUT = {"width": "auto", "min_width": "260px"}
+_figure_ids = itertools.count(1)
+
+
+# -- controls -----------------------------------------------------------------------------------------
+# Every slider updates on release (continuous_update=False): one retrain per move, not one per pixel.
+def float_slider(value: float, min: float, max: float, step: float, description: str,
+                 fmt: str = ".3g") -> W.FloatSlider:
+    """A float slider with a readable label, updating when released."""
+    return W.FloatSlider(value=value, min=min, max=max, step=step, description=description,
+                         readout_format=fmt, continuous_update=False, style=_STYLE, layout=_LAYOUT)
+
+
+def log_slider(value: float, min: float, max: float, description: str) -> W.FloatLogSlider:
+    """A slider over ``[min, max]`` on a log scale (learning rates, λ): ten stops per decade."""
+    return W.FloatLogSlider(value=value, base=10, min=np.log10(min), max=np.log10(max), step=0.1,
+                            description=description, readout_format=".2g", continuous_update=False,
+                            style=_STYLE, layout=_LAYOUT)
+
+
+def int_slider(value: int, min: int, max: int, description: str, step: int = 1) -> W.IntSlider:
+    return W.IntSlider(value=value, min=min, max=max, step=step, description=description,
+                       continuous_update=False, style=_STYLE, layout=_LAYOUT)
+
+
+def dropdown(options: Sequence, value: Any, description: str) -> W.Dropdown:
+    """``options`` are values or ``(label, value)`` pairs."""
+    return W.Dropdown(options=options, value=value, description=description, style=_STYLE, layout=_LAYOUT)
+
+
+def toggle_buttons(options: Sequence, value: Any, description: str) -> W.ToggleButtons:
+    return W.ToggleButtons(options=options, value=value, description=description, style=_STYLE)
+
+
+def checkbox(value: bool, description: str) -> W.Checkbox:
+    return W.Checkbox(value=value, description=description, indent=False, style=_STYLE, layout=_LAYOUT)
+
+
+def select_multiple(options: Sequence, value: Sequence, description: str, rows: int = 6) -> W.SelectMultiple:
+    return W.SelectMultiple(options=options, value=tuple(value), description=description, rows=rows,
+                            style=_STYLE, layout=_LAYOUT)
+
+
+# -- the base class ----------------------------------------------------------------------------------------
+class Widget:
+    """One interactive figure: controls + a matplotlib figure updated in place.
+
+    Subclasses implement :meth:`make_controls`, :meth:`setup_figure`, :meth:`compute`, :meth:`draw`
+    and optionally :meth:`summary` (one line of HTML under the figure) and :meth:`on_control_change`
+    (adjust dependent controls, e.g. reset the learning rate when the surface changes).
+
+    Keyword arguments of the constructor set initial control values: ``OptimizerRace(lr=0.01)``.
+
+    Attributes:
+        controls: ``{name: ipywidget}``; move one and the figure updates.
+        data: what the last :meth:`compute` returned (trained model, curves, metrics).
+        artists: the matplotlib artists :meth:`draw` updates, by name (tests read their data).
+        figure: the matplotlib figure.
+        last_update_ms: wall time of the last compute + draw, in milliseconds.
+        error: the exception of the last update triggered from the UI (shown in the status line), or None.
+    """
+
+    figsize: tuple[float, float] = (9.0, 3.4)
+    #: controls per row in the layout
+    columns: int = 3
+
+    def __init__(self, **values: Any) -> None:
+        self.controls: dict[str, W.ValueWidget] = self.make_controls()
+        unknown = set(values) - set(self.controls)
+        if unknown:
+            raise TypeError(f"{type(self).__name__} has no control(s) {sorted(unknown)}; "
+                            f"its controls are {sorted(self.controls)}")
+        self.data: dict[str, Any] = {}
+        self.artists: dict[str, Any] = {}
+        self.error: Exception | None = None
+        self.last_update_ms = float("nan")
+        self._holding = False
+        self._box: W.Box | None = None
+        self._output: W.Output | None = None
+        self.status = W.HTML()
+        with plt.ioff():
+            manager = plt.new_figure_manager(num=f"{type(self).__name__}-{next(_figure_ids)}", figsize=self.figsize)
+        self.figure = manager.canvas.figure
+        self._manager = manager  # keeps the canvas alive; it is not registered with pyplot
+        self._configure_canvas()
+        self.setup_figure(self.figure)
+        for name, control in self.controls.items():
+            control.observe(lambda change, name=name: self._on_change(name, change), names="value")
+        with self.hold():
+            self.on_control_change(None, None)
+            self._assign(values)
+
+    # -- to implement ----------------------------------------------------------------------------
+    def make_controls(self) -> dict[str, W.ValueWidget]:
+        raise NotImplementedError
+
+    def setup_figure(self, fig) -> None:
+        raise NotImplementedError
+
+    def compute(self, **values: Any) -> dict[str, Any]:
+        raise NotImplementedError
+
+    def draw(self, data: dict[str, Any]) -> None:
+        raise NotImplementedError
+
+    def summary(self, data: dict[str, Any]) -> str:
+        return ""
+
+    def on_control_change(self, name: str | None, value: Any) -> None:
+        """Called (inside :meth:`hold`) when control ``name`` changed; ``name=None`` once at start."""
+
+    # -- driving it ------------------------------------------------------------------------------
+    @property
+    def values(self) -> dict[str, Any]:
+        """Current value of every control."""
+        return {name: c.value for name, c in self.controls.items()}
+
+    def set(self, **values: Any) -> "Widget":
+        """Set several controls at once with a single update (what a test or a notebook cell uses)."""
+        unknown = set(values) - set(self.controls)
+        if unknown:
+            raise TypeError(f"{type(self).__name__} has no control(s) {sorted(unknown)}")
+        with self.hold():
+            self._assign(values)
+        return self
+
+    def _assign(self, values: dict[str, Any]) -> None:
+        # in the order of the controls, so that a control others depend on (the surface, the
+        # schedule) is set first and the dependent values given in the same call win
+        for name in self.controls:
+            if name in values:
+                self.controls[name].value = values[name]
+
+    @contextmanager
+    def hold(self):
+        """Suppress updates while several controls change; update once at the end."""
+        outer = self._holding
+        self._holding = True
+        try:
+            yield
+        finally:
+            self._holding = outer
+        if not outer:
+            self.update()
+
+    def update(self) -> None:
+        """Recompute the model and redraw the figure in place."""
+        t0 = time.perf_counter()
+        self.data = self.compute(**self.values)
+        self.draw(self.data)
+        self.last_update_ms = (time.perf_counter() - t0) * 1000
+        self.error = None
+        self.status.value = self.summary(self.data)
+        self._repaint()
+
+    def _on_change(self, name: str, change) -> None:
+        if self._holding:  # several changes at once: adjust dependent controls, update once at the end
+            self.on_control_change(name, change["new"])
+            return
+        try:
+            with self.hold():
+                self.on_control_change(name, change["new"])
+        except Exception as exc:  # a callback's exception would vanish into the kernel log
+            self.error = exc
+            self.status.value = (f"<span style='color:#c00'>{type(exc).__name__}: "
+                                 f"{html.escape(str(exc))}</span>")
+
+    # -- display ---------------------------------------------------------------------------------
+    def _configure_canvas(self) -> None:
+        canvas = self.figure.canvas
+        if isinstance(canvas, W.DOMWidget):  # ipympl
+            canvas.header_visible = False
+            canvas.footer_visible = False
+            canvas.resizable = False
+            canvas.toolbar_position = "right"
+
+    def _repaint(self) -> None:
+        canvas = self.figure.canvas
+        if isinstance(canvas, W.DOMWidget):
+            canvas.draw_idle()
+        elif self._output is not None:
+            from IPython.display import display
+
+            self._output.clear_output(wait=True)
+            with self._output:
+                display(self.figure)
+
+    @property
+    def box(self) -> W.Box:
+        """The displayable layout: controls in rows, the figure, the status line."""
+        if self._box is None:
+            items = list(self.controls.values())
+            rows = [W.HBox(items[i:i + self.columns]) for i in range(0, len(items), self.columns)]
+            canvas = self.figure.canvas
+            if isinstance(canvas, W.DOMWidget):
+                view = canvas
+            else:
+                self._output = view = W.Output()
+                self._repaint()
+            self._box = W.VBox([*rows, view, self.status])
+        return self._box
+
+    def _repr_mimebundle_(self, **kwargs):
+        return self.box._repr_mimebundle_(**kwargs)
+
+    def close(self) -> None:
+        """Release the figure and the widgets (a notebook rarely needs this)."""
+        if self._box is not None:
+            self._box.close()
+        for control in self.controls.values():
+            control.close()
+        self.status.close()
+        plt.close(self.figure)
+
+    def __repr__(self) -> str:
+        values = ", ".join(f"{k}={v!r}" for k, v in self.values.items())
+        return f"{type(self).__name__}({values})"
+
+
+# -- numerical helpers shared by the figures -----------------------------------------------------------
+def grid_points(bounds: tuple[tuple[float, float], tuple[float, float]], resolution: int = 60):
+    """``(xs, ys, points)``: axis ticks ``(resolution,)`` and the grid as points ``(resolution², 2)``."""
+    (x0, x1), (y0, y1) = bounds
+    xs, ys = np.linspace(x0, x1, resolution), np.linspace(y0, y1, resolution)
+    gx, gy = np.meshgrid(xs, ys)
+    return xs, ys, np.stack([gx.ravel(), gy.ravel()], axis=1)
+
+
+def train_full_batch(model, loss_fn, optimizer, X, y, steps: int, *, penalty=None, penalized=None,
+                     X_val=None, y_val=None, eval_every: int = 10) -> dict[str, np.ndarray]:
+    """Full-batch gradient steps with the layer contract (Seed 4.3.2, 5.3–5.4); loss curves out.
+
+    ``dlcourse.train.fit`` is the training loop of the course; a figure uses this lean variant
+    because it retrains on every slider move: no ``DataLoader``, no progress bar, and the
+    validation loss only every ``eval_every`` steps (in eval mode: dropout off, BN running stats).
+    ``penalty`` (``L1Penalty``/``L2Penalty``) applies to ``penalized`` (default: all parameters).
+
+    Returns ``{"step", "train_loss"}`` (one entry per step) and ``{"val_step", "val_loss"}``.
+    Training stops early, keeping the finite part of the curves, if the loss becomes NaN/inf.
+    """
+    params = list(model.parameters()) if penalized is None else list(penalized)
+    train_loss, val_steps, val_loss = [], [], []
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        for step in range(steps):
+            if X_val is not None and step % eval_every == 0:
+                val_steps.append(step)
+                val_loss.append(_eval_loss(model, loss_fn, X_val, y_val))
+            model.train()
+            optimizer.zero_grad()
+            out = model(X)
+            if not np.all(np.isfinite(out)):
+                break
+            loss = loss_fn(out, y)
+            model.backward(loss_fn.backward())
+            if penalty is not None:
+                loss += penalty(params)
+                penalty.backward(params)
+            if not np.isfinite(loss):
+                break
+            train_loss.append(loss)
+            optimizer.step()
+        else:
+            if X_val is not None:
+                val_steps.append(steps)
+                val_loss.append(_eval_loss(model, loss_fn, X_val, y_val))
+    model.eval()
+    return {"step": np.arange(len(train_loss)), "train_loss": np.asarray(train_loss, dtype=float),
+            "val_step": np.asarray(val_steps), "val_loss": np.asarray(val_loss, dtype=float)}
+
+
+def _eval_loss(model, loss_fn, X, y) -> float:
+    model.eval()
+    out = model(X)
+    return float(loss_fn(out, y)) if np.all(np.isfinite(out)) else float("nan")
