@@ -120,6 +120,18 @@ def test_levenberg_marquardt_matches_scipy_least_squares_lm():
     np.testing.assert_allclose(res.x, prob.true_params, atol=0.1)
 
 
+@pytest.mark.parametrize("method", [levenberg, levenberg_marquardt])
+def test_first_step_solves_the_seed_equation(method):
+    prob = exponential_decay_fit()
+    x0, lam = prob.default_start, 0.5
+    res = method(prob.residual, prob.jacobian, x0, lam0=lam, maxiter=1)
+    assert res.damping == [lam]  # the first trial step was accepted with λ = lam0
+    J, r = prob.jacobian(x0), prob.residual(x0)
+    A = J.T @ J
+    D = np.eye(3) if method is levenberg else np.diag(np.diag(A))  # seed 4.3.11 vs 4.3.12
+    np.testing.assert_allclose(res.path[1] - x0, np.linalg.solve(A + lam * D, -J.T @ r), rtol=1e-9)
+
+
 def test_damping_adapts_on_a_hard_start():
     # far start: Levenberg's λ grows until steps decrease f, then shrinks toward Gauss-Newton
     prob = exponential_decay_fit()
