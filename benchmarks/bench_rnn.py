@@ -17,18 +17,26 @@ import numpy as np
 from dlcourse.nn import LSTM, RNN
 
 N, T, D, H = 32, 50, 10, 64
-WARMUP, REPEATS = 5, 30
+BLOCKS, PER_BLOCK = 6, 10
 
 
-def median_ms(fn, warmup: int = WARMUP, repeats: int = REPEATS) -> float:
-    for _ in range(warmup):
-        fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times) * 1e3
+def median_ms(*fns, blocks: int = BLOCKS, per_block: int = PER_BLOCK) -> list[float]:
+    """Median wall time of each function in ms.
+
+    The functions are timed in alternating blocks (a×k, b×k, a×k, …) so that all of them see the
+    same background load on a shared machine; the first call of each block is a discarded warm-up
+    (torch's OpenMP threads keep spinning for a while after a parallel region and would otherwise
+    slow down numpy's BLAS threads, and the reverse).
+    """
+    times = [[] for _ in fns]
+    for _ in range(blocks):
+        for fn, ts in zip(fns, times):
+            fn()
+            for _ in range(per_block):
+                start = time.perf_counter()
+                fn()
+                ts.append(time.perf_counter() - start)
+    return [statistics.median(ts) * 1e3 for ts in times]
 
 
 def numpy_case(cls):
@@ -66,9 +74,11 @@ def torch_case(name):
 def main() -> dict:
     rows = []
     for cls in (LSTM, RNN):
-        np_ms = median_ms(numpy_case(cls))
         torch_step = torch_case(cls.__name__)
-        torch_ms = median_ms(torch_step) if torch_step is not None else None
+        if torch_step is None:
+            (np_ms,), torch_ms = median_ms(numpy_case(cls)), None
+        else:
+            np_ms, torch_ms = median_ms(numpy_case(cls), torch_step)
         rows.append({"case": f"{cls.__name__} fwd+bwd N={N} T={T} D={D} H={H} float32",
                      "numpy_ms": round(np_ms, 3),
                      "torch_ms": None if torch_ms is None else round(torch_ms, 3),

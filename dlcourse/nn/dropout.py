@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import mistakes
 from .._rng import get_rng
 from .._validate import float_array, probability
 from .module import Module
@@ -29,11 +30,13 @@ class Dropout(Module):
         if not self.training or self.p == 0:
             self._mask = None
             return x
+        mistakes.note_train_forward(self)  # seed 8.8.7: spots evaluation in training mode
         keep = get_rng(self.rng).random(x.shape) >= self.p
         self._mask = (keep / (1 - self.p)).astype(x.dtype)
         return x * self._mask
 
     def backward(self, dout):
+        mistakes.note_backward(self)
         return dout if self._mask is None else dout * self._mask
 
     def extra_repr(self) -> str:

@@ -27,6 +27,7 @@ class Loss(Module):
         return (self._grad * dout).astype(self._grad.dtype, copy=False)
 
     def _pred(self, pred) -> np.ndarray:
+        mistakes.note_loss()  # a loss on these outputs: a training step, not an evaluation in train mode
         pred = float_array(type(self).__name__, pred, "pred")
         check_finite(type(self).__name__, pred, "pred")
         return pred

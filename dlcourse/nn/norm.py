@@ -25,6 +25,7 @@ from typing import Sequence
 
 import numpy as np
 
+from .. import mistakes
 from .._validate import check_dim, check_ndim, float_array, positive_int
 from .module import Module, Parameter
 
@@ -157,6 +158,7 @@ class _BatchNormBase(_Normalization):
                 raise ValueError(f"{type(self).__name__} expected more than 1 value per channel when training "
                                  f"(the batch variance is undefined), got input of shape {x.shape}; "
                                  f"use a larger batch or call .eval()")
+            mistakes.note_train_forward(self)  # seed 8.8.7: spots evaluation in training mode
             xhat, mean, var, inv_std = normalize(x, axes, self.eps)
             self._update_running(mean.reshape(-1), var.reshape(-1) * (m / (m - 1)))
         else:
@@ -177,6 +179,7 @@ class _BatchNormBase(_Normalization):
 
     def backward(self, dout):
         self._require_forward()
+        mistakes.note_backward(self)
         dxhat = self._affine_backward(dout, self._xhat)
         if self._used_batch_stats:
             return normalize_backward(dxhat, self._xhat, self._inv_std, self._axes)

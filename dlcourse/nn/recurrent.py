@@ -115,50 +115,46 @@ def lstm_local_grads(gates: np.ndarray, c_prev: np.ndarray, tanh_c: np.ndarray):
     """The parts of the LSTM derivative that do not depend on the incoming gradient (seed 7.3).
 
     Shapes: ``gates (…, 4H)`` activations ``[i, f, g, o]``, ``c_prev (…, H)``, ``tanh_c (…, H)``, with any
-    leading axes (one step ``(N,)`` or all steps ``(T, N)`` at once).  Returns
+    leading axes (one step ``(N,)`` or all steps ``(T, N)`` at once).  Returns ``(p, k)``:
 
-    * ``p (…, 3, H)``: ``[g·i(1−i), c_prev·f(1−f), i·(1−g²)]`` — multiply by ``dc`` for ``da_i, da_f, da_g``;
-    * ``q (…, H)``: ``tanh(c)·o(1−o)`` — multiply by ``dh`` for ``da_o``;
-    * ``k (…, H)``: ``o·(1 − tanh²c)`` — ``dc_t = dc_from_t+1 + dh·k``.
+    * ``p (…, 4, H)``: ``[g·i(1−i), c_prev·f(1−f), i·(1−g²), tanh(c)·o(1−o)]`` — multiplied by
+      ``[dc, dc, dc, dh]`` it gives the pre-activation gradients ``[da_i, da_f, da_g, da_o]``;
+    * ``k (…, H)``: ``o·(1 − tanh²c)`` — the path from ``h`` to ``c``: ``dc_t = dc_from_t+1 + dh·k``.
     """
     hsz = c_prev.shape[-1]
+    # σ'(z) = s(1 − s) for all four blocks at once (contiguous, fast), then fix the tanh block g
+    p = np.subtract(1.0, gates)
+    p *= gates
+    p = p.reshape(gates.shape[:-1] + (4, hsz))
     i, f, g, o = (gates[..., j * hsz:(j + 1) * hsz] for j in range(4))
-    p = np.empty(c_prev.shape[:-1] + (3, hsz), dtype=gates.dtype)
-    for row, (gate, other) in enumerate(((i, g), (f, c_prev))):  # other · gate(1 − gate)
-        r = p[..., row, :]
-        np.subtract(1.0, gate, out=r)
-        r *= gate
-        r *= other
-    r = p[..., 2, :]
-    np.multiply(g, g, out=r)          # i · (1 − g²)
-    np.subtract(1.0, r, out=r)
-    r *= i
-    q = 1.0 - o
-    q *= o
-    q *= tanh_c
+    np.multiply(g, g, out=p[..., 2, :])
+    np.subtract(1.0, p[..., 2, :], out=p[..., 2, :])                 # tanh'(z) = 1 − g²
+    for row, other in enumerate((g, c_prev, i, tanh_c)):            # times the other factor of each product
+        p[..., row, :] *= other
     k = tanh_c * tanh_c
     np.subtract(1.0, k, out=k)
     k *= o
-    return p, q, k
+    return p, k
 
 
 def lstm_cell_backward(dh: np.ndarray, dc: np.ndarray, f: np.ndarray, local, out: np.ndarray | None = None):
     """One step of the LSTM cell backward (seed 7.3, chain rule through the cell equations).
 
     ``dh (N, H)``: total gradient w.r.t. ``h_t``; ``dc (N, H)``: gradient w.r.t. ``c_t`` arriving from step
-    ``t+1``; ``f (N, H)``: the forget gate of step ``t``; ``local = (p, q, k)`` from ``lstm_local_grads`` for
-    step ``t``.  Returns ``(da (N, 4H), dc_prev (N, H))``; ``out`` is an optional ``(N, 4H)`` buffer for ``da``.
+    ``t+1``; ``f (N, H)``: the forget gate of step ``t``; ``local = (p, k)`` from ``lstm_local_grads`` for
+    step ``t``.  Returns ``(da (N, 4H), dc_prev (N, H))``; ``out`` is an optional contiguous ``(N, 4H)``
+    buffer for ``da``.
 
     The cell path ``dc_prev = dc · f`` has no squashing non-linearity, which is why gradients survive
     many steps when ``f ≈ 1`` (seed 7.3, "Cell prevents vanishing gradients").
     """
-    p, q, k = local
+    p, k = local
     n, hsz = dh.shape
     dc = dc + dh * k
     da = np.empty((n, 4 * hsz), dtype=dh.dtype) if out is None else out
     da4 = da.reshape(n, 4, hsz)
-    np.multiply(p, dc[:, None, :], out=da4[:, :3, :])
-    np.multiply(dh, q, out=da4[:, 3, :])
+    np.multiply(p[:, :3, :], dc[:, None, :], out=da4[:, :3, :])
+    np.multiply(p[:, 3, :], dh, out=da4[:, 3, :])
     return da, dc * f
 
 
@@ -263,9 +259,11 @@ class _Recurrent(Module):
             p.accumulate(g.astype(p.dtype, copy=False))
         return np.ascontiguousarray(dx.reshape(t, n, -1).transpose(1, 0, 2))
 
-    def _check_dout(self, dout, t: int, n: int) -> np.ndarray:
+    def _check_dout(self, dout) -> np.ndarray:
+        """``dout (N, T, H)`` → a time-major view ``(T, N, H)``, after checking it matches the forward."""
         if not hasattr(self, "_cache"):
             raise RuntimeError(f"{type(self).__name__}.backward called before forward")
+        t, n, _ = self._cache[0].shape
         dout = float_array(type(self).__name__, dout, "dout")
         if dout.shape != (n, t, self.hidden_size):
             raise ValueError(f"{type(self).__name__}.backward expected dout of shape (N, T, H) = "
@@ -307,9 +305,9 @@ class RNN(_Recurrent):
         return np.ascontiguousarray(hs[1:].transpose(1, 0, 2))
 
     def backward(self, dout):
+        dout_tm = self._check_dout(dout)
         x_tm, hs = self._cache
         t, n, _ = x_tm.shape
-        dout_tm = self._check_dout(dout, t, n)
         w_ih, w_hh, _ = self._weights(hs.dtype)
         local = rnn_local_grad(hs[1:])          # all steps at once, outside the loop
         da = np.empty_like(local)
@@ -385,19 +383,19 @@ class LSTM(_Recurrent):
         return views
 
     def backward(self, dout):
+        dout_tm = self._check_dout(dout)
         x_tm, act, hs, cs, tanh_c = self._cache
         t, n, _ = x_tm.shape
         hsz = self.hidden_size
-        dout_tm = self._check_dout(dout, t, n)
         w_ih, w_hh, _ = self._weights(hs.dtype)
-        p, q, k = lstm_local_grads(act, cs[:-1], tanh_c)   # all steps at once, outside the loop
+        p, k = lstm_local_grads(act, cs[:-1], tanh_c)   # all steps at once, outside the loop
         forget = act[:, :, hsz:2 * hsz]
         da = np.empty_like(act)
         dh_rec = np.zeros((n, hsz), dtype=hs.dtype)   # dL/dh_s arriving from step s+1
         dc = np.zeros((n, hsz), dtype=hs.dtype)       # dL/dc_s arriving from step s+1
         for s in range(t - 1, -1, -1):
             dh = dout_tm[s] + dh_rec
-            _, dc = lstm_cell_backward(dh, dc, forget[s], (p[s], q[s], k[s]), out=da[s])
+            _, dc = lstm_cell_backward(dh, dc, forget[s], (p[s], k[s]), out=da[s])
             dh_rec = da[s] @ w_hh
         self.dh0, self.dc0 = dh_rec, dc
         return self._accumulate(da, x_tm, hs[:-1], w_ih)

@@ -8,7 +8,7 @@ from typing import Iterable, Sequence
 
 import numpy as np
 
-from .. import _rng
+from .. import _rng, mistakes
 from ..data.loader import DataLoader
 from ..nn.losses import BCELoss, Loss
 from ..nn.module import Module
@@ -47,6 +47,7 @@ def _correct(loss_fn: Loss, out: np.ndarray, y: np.ndarray) -> int | None:
 
 def predict(model: Module, X: np.ndarray, batch_size: int = 256) -> np.ndarray:
     """Model outputs for ``X`` in evaluation mode (dropout off, running BN statistics); the mode is restored."""
+    mistakes.note_evaluation(X, owner="predict")  # seed 8.8.7: test set scored while tuning
     was_training = model.training
     model.eval()
     try:
@@ -59,6 +60,7 @@ def predict(model: Module, X: np.ndarray, batch_size: int = 256) -> np.ndarray:
 def evaluate(model: Module, loss_fn: Loss, data, batch_size: int = 256) -> dict:
     """Mean loss and accuracy (None for regression) over ``data`` (pair or DataLoader), in eval mode."""
     loader = _as_loader(data, batch_size, shuffle=False)
+    mistakes.note_evaluation(loader.X, loader.y)  # seed 8.8.7: test set scored while tuning
     was_training = model.training
     model.eval()
     total_loss, correct, count, items = 0.0, 0, 0, 0
@@ -105,6 +107,7 @@ def fit(model: Module, loss_fn: Loss, optimizer, train_data, *, epochs: int = 10
     if epochs < 1:
         raise ValueError(f"fit: epochs must be >= 1, got {epochs!r}")
     loader = _as_loader(train_data, batch_size, shuffle, rng=rng, transform=transform)
+    mistakes.check_training_data(loader, val_data)  # seed 8.8.7: training set contains test data
     history, start = History(), 0
     state = TrainingState(model, optimizer, history, loader_rng=getattr(loader, "rng", None))
     if resume_from is not None:
@@ -166,6 +169,7 @@ def fit(model: Module, loss_fn: Loss, optimizer, train_data, *, epochs: int = 10
             if bar is not None:
                 bar.set_postfix(loss=f"{train_loss:.4f}", **({"val": f"{val['loss']:.4f}"} if val else {}))
             if diverged:
+                mistakes.forget_forwards(model)  # the aborted step had a forward but no backward
                 warnings.warn(f"training diverged in epoch {epoch}: the model produced NaN/inf; "
                               f"lower the learning rate (seed 8.8.3)", RuntimeWarning, stacklevel=2)
                 state.stop = True

@@ -129,7 +129,7 @@ class Widget:
         self._output: W.Output | None = None
         self.status = W.HTML()
         with plt.ioff():
-            manager = plt.new_figure_manager(num=f"{type(self).__name__}-{next(_figure_ids)}", figsize=self.figsize)
+            manager = plt.new_figure_manager(num=100_000 + next(_figure_ids), figsize=self.figsize)
         self.figure = manager.canvas.figure
         self._manager = manager  # keeps the canvas alive; it is not registered with pyplot
         self._configure_canvas()

@@ -1,0 +1,70 @@
+"""Convolution and pooling, forward + backward in float32: dlcourse (numpy) vs PyTorch CPU (2 threads).
+
+Cases (FIELD_NOTES settings): Conv2d 3→16 on 32×32 and 16→32 on 16×16, 3×3 kernels, padding 1,
+batch 64; MaxPool2d / AvgPool2d 2×2 on (64, 16, 32, 32).  Both sides compute the input gradient
+as well as the parameter gradients.  Run ``python benchmarks/bench_conv.py``; prints a markdown
+table and writes ``benchmarks/results/conv.json``.  The torch column is n/a without torch.
+"""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from common import median_ms, torch_or_none, write_rows  # noqa: E402
+
+from dlcourse.nn import AvgPool2d, Conv2d, MaxPool2d  # noqa: E402
+
+BATCH = 64
+CONVS = [(3, 16, 32), (16, 32, 16)]  # (in_channels, out_channels, height = width)
+POOL_SHAPE = (BATCH, 16, 32, 32)
+
+
+def ours(layer, x_shape):
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(x_shape).astype(np.float32)
+    dout = rng.standard_normal(layer(x).shape).astype(np.float32)
+
+    def step():
+        layer.zero_grad()
+        layer(x)
+        layer.backward(dout)
+    return step
+
+
+def theirs(torch, layer, x_shape):
+    x = torch.randn(*x_shape, requires_grad=True)
+    dout = torch.randn(*layer(x).shape)
+
+    def step():
+        layer.zero_grad()
+        x.grad = None
+        layer(x).backward(dout)
+    return step
+
+
+def main() -> list[dict]:
+    torch = torch_or_none()
+    cases = []
+    for c_in, c_out, size in CONVS:
+        cases.append((f"Conv2d {c_in}→{c_out}, {size}×{size}, 3×3 pad 1, batch {BATCH}, fwd+bwd",
+                      lambda c_in=c_in, c_out=c_out: Conv2d(c_in, c_out, 3, padding=1, rng=0),
+                      lambda t, c_in=c_in, c_out=c_out: t.nn.Conv2d(c_in, c_out, 3, padding=1),
+                      (BATCH, c_in, size, size), "≤ 2.5×"))
+    for name, ours_cls, torch_name in [("MaxPool2d", MaxPool2d, "MaxPool2d"), ("AvgPool2d", AvgPool2d, "AvgPool2d")]:
+        cases.append((f"{name} 2×2 on {POOL_SHAPE}, fwd+bwd", lambda cls=ours_cls: cls(2),
+                      lambda t, n=torch_name: getattr(t.nn, n)(2), POOL_SHAPE, "≤ 1.0×"))
+    rows = []
+    for case, make_ours, make_theirs, shape, target in cases:
+        mine = median_ms(ours(make_ours(), shape), repeats=40, warmup=5)
+        other = median_ms(theirs(torch, make_theirs(torch), shape), repeats=40, warmup=5) if torch else None
+        rows.append({"case": case, "dlcourse_ms": mine, "torch_ms": other,
+                     "ratio": mine / other if other else None, "target": target})
+    write_rows("conv", rows)
+    return rows
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,344 @@
+"""Learning-curve diagnosis (seed 8.7): "is it overfitting, or is the learning rate too high?" as code.
+
+``diagnose(train_loss, val_loss)`` reads the per-epoch loss curves of a run and returns a
+:class:`Diagnosis` whose ``label`` is one of
+
+==================  ==========================================================================
+``"ideal"``         seed 8.7.1: both losses fall together and settle, small gap
+``"underfitting"``  seed 8.7.2 / 8.5: still falling at the end (not done), or settled at a high
+                    level (model too small, regularisation too strong)
+``"overfitting"``   seed 8.7.3: training loss keeps falling while validation loss turns up
+``"val_easier"``    seed 8.7.4: validation loss clearly below training loss
+``"lr_too_low"``    seed 8.7.4: the loss falls almost linearly
+``"lr_too_high"``   seed 8.7.4: a fast drop, then a plateau with oscillation, or the loss rises
+``"diverged"``      NaN / inf, or a loss that explodes
+==================  ==========================================================================
+
+Decision rules (checked in this order; the first that holds decides).  Every rule works on
+*relative* quantities, so the scale of the loss does not matter, and on curves smoothed with a
+running median (window ≈ epochs/8, at least 3) followed by a running mean, so single noisy
+epochs do not decide anything.  ``noise`` is the robust standard deviation (1.4826 × median
+absolute deviation) of the raw training curve around its smoothed version in the second half
+of the run.
+
+1. **diverged** — a loss is NaN or infinite; or the smoothed training loss ends above 1.5× its
+   first value *and* above 2× its minimum (it exploded); or, given ``baseline``, it ends above
+   5× the baseline (no trained model should be five times worse than a constant guess).
+2. **lr_too_high** — the training loss *rises again*: it ends more than 25 % above its
+   minimum (and more than 3 noise above it); or it is *rough*: ``noise`` exceeds 15 % of how far
+   the loss dropped.  A healthy training loss (an average over an epoch) is smooth and never
+   climbs back up; oscillation and climbing are what too large steps produce.
+3. **overfitting** (needs ``val_loss``) — the validation loss has a minimum before the last
+   epochs and climbs after it: from its minimum to the end it rises by more than 10 % of the
+   minimum, the rise is significant (a least-squares slope after the minimum with t-statistic
+   > 3), the training loss did not rise meanwhile, and validation ends more than 20 % above
+   training.
+4. **val_easier** (needs ``val_loss``) — over the second half, the smoothed validation loss lies
+   more than 20 % below the smoothed training loss (median of ``(train − val)/train``).
+5. **lr_too_low** — the smoothed training loss falls steadily (≥ 70 % of epochs go down) and
+   almost linearly: its slope over the last third is more than 35 % of its slope over the first
+   third (a healthy curve is convex: its late slope is a small fraction of the early one).
+6. **underfitting** — *still learning*: over the last quarter the training loss (and the
+   validation loss) still falls by more than 5 % of its total drop, significantly above the
+   noise; or *too weak*: it settled at a high level — above 25 % of ``baseline`` (the loss of a
+   constant prediction: ``log C`` for ``C`` balanced classes, ``Var(y)`` for regression), or,
+   without a baseline, above 50 % of the first epoch's loss.
+7. **ideal** — none of the above.
+
+Without ``baseline`` the level of a loss is unknown, so a model that settles at a mediocre loss
+quickly can look ideal; pass ``baseline`` (or ``classes``) when you know it.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Sequence
+
+import numpy as np
+
+LABELS = ("ideal", "underfitting", "overfitting", "val_easier", "lr_too_low", "lr_too_high", "diverged")
+
+ADVICE = {
+    "ideal": "Healthy training (seed 8.7.1). Keep the setup; to improve further change one thing at a time "
+             "(seed 8.8.7) and keep watching the train/validation gap.",
+    "underfitting": "The model does not fit the training data (seed 8.7.2, 8.5). If the loss still falls, train "
+                    "longer; if it settled high, use a bigger model (more units or layers), less regularisation "
+                    "(smaller weight decay or dropout), or check the learning rate with the LR finder (seed 8.8.3).",
+    "overfitting": "The model memorises the training set (seed 8.7.3). Use early stopping (seed 4.5.3), weight "
+                   "decay or dropout (seed 4.5.1, 4.5.5), data augmentation or more data (seed 4.5.8), or a "
+                   "smaller model.",
+    "val_easier": "Validation loss is below training loss (seed 8.7.4): the validation set may be easier than the "
+                  "training set (check that both come from one shuffled split, seed 8.2) or there is a bug (e.g. "
+                  "validation samples leaking into training). Dropout, noise augmentation or a penalty counted "
+                  "in the training loss only also cause it; compare both in eval mode.",
+    "lr_too_low": "The loss falls almost linearly (seed 8.7.4): the learning rate is too low. Raise it by 3-10x "
+                  "or run the learning-rate finder (seed 8.8.3).",
+    "lr_too_high": "Fast drop, then a plateau, oscillation or a rising loss (seed 8.7.4): lower the learning rate "
+                   "by 3-10x, add a decay schedule (seed 4.4), and check the dataset for inconsistent labels.",
+    "diverged": "The loss became NaN/inf or exploded: lower the learning rate by 10x or more (seed 8.8.3), "
+                "normalise the inputs, and check the data for NaN and the loss for log(0).",
+}
+
+# Thresholds of the rules in the module docstring (named so tests and readers can refer to them).
+EXPLODE_START, EXPLODE_MIN, EXPLODE_BASELINE = 1.5, 2.0, 5.0
+RISE_REL, RISE_NOISE, ROUGH_REL = 0.25, 3.0, 0.15
+OVERFIT_RISE, OVERFIT_T, OVERFIT_GAP = 0.05, 3.0, 0.20
+VAL_EASIER_GAP = 0.20
+LINEAR_SLOPE_RATIO, LINEAR_MONOTONE = 0.35, 0.70
+STILL_LEARNING, STILL_T, STILL_T_VAL, HIGH_BASELINE, HIGH_FIRST = 0.05, 3.0, 2.0, 0.25, 0.50
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    """Result of :func:`diagnose`: ``label`` (one of ``LABELS``), the rule that fired (``reason``),
+    the numbers it looked at (``evidence``) and what the lecture recommends next (``advice``)."""
+
+    label: str
+    reason: str
+    evidence: dict = field(default_factory=dict)
+    advice: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.label}: {self.reason}\nAdvice: {self.advice}"
+
+
+def _as_curve(values, name: str) -> np.ndarray:
+    curve = np.asarray([np.nan if v is None else v for v in values], dtype=np.float64)
+    if curve.ndim != 1:
+        raise ValueError(f"diagnose: {name} must be a 1-D sequence of per-epoch losses, got shape {curve.shape}")
+    return curve
+
+
+def _split_history(train_loss, val_loss):
+    """Accept a ``History`` (or anything with ``train_loss``/``val_loss`` lists) as the first argument."""
+    if hasattr(train_loss, "train_loss"):
+        history = train_loss
+        train_loss = history.train_loss
+        if val_loss is None:
+            val = list(getattr(history, "val_loss", []) or [])
+            val_loss = val if val and any(v is not None for v in val) else None
+    return train_loss, val_loss
+
+
+def _window(n: int) -> int:
+    w = max(3, int(round(n / 8)))
+    w += 1 - w % 2  # odd, so the window is centred
+    return min(w, n - 1 + n % 2) if n >= 3 else 1
+
+
+def _running(curve: np.ndarray, w: int, reduce) -> np.ndarray:
+    if w <= 1:
+        return curve.copy()
+    padded = np.pad(curve, w // 2, mode="edge")
+    return reduce(np.lib.stride_tricks.sliding_window_view(padded, w), axis=1)
+
+
+def smooth(curve: Sequence[float], window: int | None = None) -> np.ndarray:
+    """Running median (kills single spikes) then running mean (kills jitter), same length as ``curve``.
+
+    ``window`` defaults to about a eighth of the number of epochs, at least 3, always odd.
+    """
+    curve = np.asarray(curve, dtype=np.float64)
+    w = _window(len(curve)) if window is None else int(window)
+    return _running(_running(curve, w, np.median), w, np.mean)
+
+
+def _noise(raw: np.ndarray, smoothed: np.ndarray) -> float:
+    """Robust std of the raw curve around its smoothed version over the second half."""
+    resid = (raw - smoothed)[len(raw) // 2:]
+    return float(1.4826 * np.median(np.abs(resid - np.median(resid)))) if len(resid) else 0.0
+
+
+def _slope_t(y: np.ndarray) -> tuple[float, float]:
+    """Least-squares slope per epoch of ``y`` and its t-statistic (inf for an exact line)."""
+    n = len(y)
+    x = np.arange(n, dtype=np.float64) - (n - 1) / 2
+    slope = float(x @ (y - y.mean()) / (x @ x))
+    resid = y - y.mean() - slope * x
+    se = math.sqrt(float(resid @ resid) / max(n - 2, 1) / float(x @ x))
+    return slope, (math.copysign(math.inf, slope) if se == 0 else slope / se)
+
+
+def _result(label: str, reason: str, evidence: dict) -> Diagnosis:
+    clean = {k: (round(float(v), 6) if isinstance(v, (float, np.floating)) and np.isfinite(v) else v)
+             for k, v in evidence.items()}
+    return Diagnosis(label, reason, clean, ADVICE[label])
+
+
+def diagnose(train_loss, val_loss=None, *, baseline: float | None = None,
+             classes: int | None = None) -> Diagnosis:
+    """Diagnose a run from its learning curves (seed 8.7, 8.7.4).
+
+    Args:
+        train_loss: per-epoch training losses, shape ``(E,)`` — or a ``dlcourse.train.History``
+            (then ``val_loss`` is taken from it).  ``None`` entries count as NaN.
+        val_loss: per-epoch validation losses ``(E,)`` or ``None``.
+        baseline: the loss of a constant prediction (``log C`` for ``C`` balanced classes with
+            cross-entropy, ``Var(y)`` for mean-squared error); lets "high" mean something.
+        classes: shortcut for ``baseline=log(classes)``.
+
+    Returns:
+        A :class:`Diagnosis`; ``label`` is one of ``LABELS``.  The rules are in the module docstring.
+    """
+    train_loss, val_loss = _split_history(train_loss, val_loss)
+    t = _as_curve(train_loss, "train_loss")
+    v = None if val_loss is None else _as_curve(val_loss, "val_loss")
+    if v is not None and len(v) != len(t):
+        raise ValueError(f"diagnose: train_loss has {len(t)} epochs but val_loss has {len(v)}")
+    if baseline is None and classes is not None:
+        baseline = math.log(classes)
+
+    bad = [name for name, c in (("train", t), ("validation", v)) if c is not None and not np.all(np.isfinite(c))]
+    if bad:
+        first = min(int(np.argmax(~np.isfinite(c))) for c in (t, v) if c is not None and not np.all(np.isfinite(c)))
+        return _result("diverged", f"the {' and '.join(bad)} loss became NaN or infinite (epoch {first})",
+                       {"first_nonfinite_epoch": first})
+    if len(t) < 4:
+        raise ValueError(f"diagnose needs at least 4 epochs of losses, got {len(t)}")
+
+    E = len(t)
+    ts = smooth(t)
+    first, end, lo = float(t[0]), float(ts[-1]), float(ts.min())
+    noise = _noise(t, ts)
+    drop = max(first - lo, 0.0)
+    ev: dict = {"epochs": E, "train_first": first, "train_end": end, "train_min": lo, "train_noise": noise,
+                "smoothing_window": _window(E)}
+    if baseline is not None:
+        ev["baseline"] = float(baseline)
+
+    # 1. diverged: exploded relative to its own start, or to a constant guess
+    if end > EXPLODE_START * first and end > EXPLODE_MIN * lo:
+        return _result("diverged", f"the training loss exploded: it ends at {end:.3g}, above 1.5x its first value "
+                                   f"{first:.3g}", ev)
+    if baseline is not None and end > EXPLODE_BASELINE * baseline:
+        return _result("diverged", f"the training loss ends at {end:.3g}, more than 5x the loss of a constant "
+                                   f"prediction ({baseline:.3g})", ev)
+
+    # 2. lr too high: the training loss climbs back up, or oscillates strongly
+    lo_raw = float(t.min())
+    rise = end - lo_raw
+    ev["train_rise"] = rise / lo_raw if lo_raw > 0 else math.inf
+    ev["train_roughness"] = noise / max(min(drop, abs(end)), 1e-12)
+    if lo_raw > 0 and rise > RISE_REL * lo_raw and rise > RISE_NOISE * noise:
+        return _result("lr_too_high", f"the training loss fell to {lo_raw:.3g} and then rose again to {end:.3g} "
+                                      f"(+{100 * rise / lo_raw:.0f}%)", ev)
+    if ev["train_roughness"] > ROUGH_REL:
+        return _result("lr_too_high", f"the training loss oscillates: noise {noise:.3g} is "
+                                      f"{100 * ev['train_roughness']:.0f}% of its total drop {drop:.3g}", ev)
+
+    if v is not None:
+        vs = smooth(v)
+        k = int(np.argmin(vs))
+        v_lo, v_end = float(vs[k]), float(vs[-1])
+        ev.update(val_first=float(v[0]), val_end=v_end, val_min=v_lo, val_min_epoch=k)
+        # 3. overfitting: validation turns up after its minimum while training does not
+        v_noise = _noise(v, vs)
+        if k <= E - max(5, E // 5):
+            slope, tstat = _slope_t(v[k:])
+            ev.update(val_rise=(v_end - v_lo) / v_lo if v_lo > 0 else math.inf, val_slope_t=tstat,
+                      val_noise=v_noise, gap_end=(v_end - end) / v_end if v_end > 0 else 0.0)
+            if (ev["val_rise"] > OVERFIT_RISE and v_end - v_lo > RISE_NOISE * v_noise and tstat > OVERFIT_T
+                    and end <= ts[k] * 1.05 and ev["gap_end"] > OVERFIT_GAP):
+                return _result("overfitting", f"validation loss reached its minimum {v_lo:.3g} at epoch {k} and "
+                                              f"rose to {v_end:.3g} (+{100 * ev['val_rise']:.0f}%, slope "
+                                              f"t={tstat:.1f}) while training loss kept falling to {end:.3g}", ev)
+        # 4. validation easier than training
+        half = slice(E // 2, None)
+        ev["val_below_train"] = float(np.median((ts[half] - vs[half]) / np.maximum(ts[half], 1e-12)))
+        if ev["val_below_train"] > VAL_EASIER_GAP:
+            return _result("val_easier", f"over the second half the validation loss is "
+                                         f"{100 * ev['val_below_train']:.0f}% below the training loss", ev)
+
+    # 5. lr too low: an almost straight, steady descent
+    third = max(E // 3, 1)
+    early = (ts[0] - ts[third]) / third
+    late = (ts[E - 1 - third] - ts[-1]) / third
+    ev["slope_ratio"] = late / early if early > 0 else 0.0
+    ev["fraction_decreasing"] = float(np.mean(np.diff(ts) < 0))
+    if (early > 0 and ev["slope_ratio"] > LINEAR_SLOPE_RATIO and ev["fraction_decreasing"] >= LINEAR_MONOTONE
+            and first - end > RISE_NOISE * noise):
+        return _result("lr_too_low", f"the training loss falls almost linearly (late slope "
+                                     f"{100 * ev['slope_ratio']:.0f}% of the early slope) from {first:.3g} to "
+                                     f"{end:.3g}", ev)
+
+    # 6. underfitting: still learning, or stuck high
+    quarter = max(E // 4, 1)
+    total = max(ts[0] - end, 1e-12)
+    ev["last_quarter_drop"] = float((ts[E - 1 - quarter] - end) / total)
+    tail = max(E // 3, 4)
+    ev["tail_slope_t"] = _slope_t(t[-tail:])[1]
+    still = ev["last_quarter_drop"] > STILL_LEARNING and ev["tail_slope_t"] < -STILL_T
+    if still and v is not None:
+        ev["val_tail_slope_t"] = _slope_t(v[-tail:])[1]
+        still = ev["val_tail_slope_t"] < -STILL_T_VAL
+    if still:
+        return _result("underfitting", f"the loss is still falling at the end ({100 * ev['last_quarter_drop']:.0f}% "
+                                       f"of its drop came in the last quarter): the model is still learning", ev)
+    level = min(end, float(vs[-1])) if v is not None else end
+    if baseline is not None:
+        ev["level_vs_baseline"] = level / baseline
+        high, what = ev["level_vs_baseline"] > HIGH_BASELINE, f"{100 * ev['level_vs_baseline']:.0f}% of the baseline"
+    else:
+        ev["level_vs_first"] = level / first if first > 0 else 0.0
+        high, what = ev["level_vs_first"] > HIGH_FIRST, f"{100 * ev['level_vs_first']:.0f}% of the first epoch's loss"
+    if high:
+        return _result("underfitting", f"both losses settled at a high level ({level:.3g}, {what})", ev)
+    return _result("ideal", "training and validation losses fell together and settled low" if v is not None
+                   else "the training loss fell and settled low", ev)
+
+
+def plot_learning_curves(history, val_loss=None, *, ax=None, baseline: float | None = None,
+                         classes: int | None = None, title: str | None = None):
+    """Draw training and validation loss per epoch, annotated with :func:`diagnose` (seed 8.7).
+
+    Args:
+        history: a ``History`` or a sequence of training losses (then ``val_loss`` may be given).
+        ax: a matplotlib ``Axes`` to draw into (a new figure otherwise).
+        baseline, classes: passed to :func:`diagnose`.
+
+    Returns:
+        ``(ax, diagnosis)``.  Non-finite losses are drawn as a red cross at the epoch they appear;
+        the smoothed curves the rules looked at are drawn thin and dashed.
+    """
+    import matplotlib.pyplot as plt
+
+    train, val = _split_history(history, val_loss)
+    t = _as_curve(train, "train_loss")
+    v = None if val is None else _as_curve(val, "val_loss")
+    try:
+        diagnosis = diagnose(t, v, baseline=baseline, classes=classes)
+    except ValueError as err:  # too few epochs: draw anyway
+        diagnosis = Diagnosis("ideal", f"not diagnosed: {err}", {}, "")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 4))
+    epochs = np.arange(1, len(t) + 1)
+    for curve, name, color in ((t, "training", "C0"), (v, "validation", "C1")):
+        if curve is None:
+            continue
+        finite = np.isfinite(curve)
+        ax.plot(epochs[finite], curve[finite], "-o", ms=2.5, color=color, label=f"{name} loss")
+        if finite.all() and len(curve) >= 4:
+            ax.plot(epochs, smooth(curve), "--", lw=0.8, color=color, alpha=0.7)
+        if not finite.all():
+            i = int(np.argmax(~finite))
+            y = curve[finite][-1] if finite.any() else 1.0
+            ax.plot([epochs[i]], [y], "x", color="red", ms=10, mew=2, label=f"{name}: NaN/inf")
+    if baseline is not None or classes is not None:
+        b = baseline if baseline is not None else math.log(classes)
+        ax.axhline(b, color="grey", lw=0.8, ls=":", label="constant prediction")
+    finite_all = np.concatenate([c[np.isfinite(c)] for c in (t, v) if c is not None])
+    if finite_all.size and finite_all.min() > 0 and finite_all.max() / finite_all.min() > 100:
+        ax.set_yscale("log")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("loss")
+    ax.set_title(title or f"diagnosis: {diagnosis.label}")
+    ax.text(0.98, 0.97, _wrap(diagnosis.reason, 48), transform=ax.transAxes, ha="right", va="top", fontsize=8,
+            bbox={"boxstyle": "round", "fc": "white", "ec": "0.7", "alpha": 0.85})
+    ax.legend(loc="lower left", fontsize=8)
+    return ax, diagnosis
+
+
+def _wrap(text: str, width: int) -> str:
+    import textwrap
+
+    return "\n".join(textwrap.wrap(text, width))

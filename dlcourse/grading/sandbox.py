@@ -1,0 +1,201 @@
+"""Grading kernels with resource limits, a private working directory and, as root, no privileges.
+
+``SandboxKernelManager`` (used by ``HardenedExecute``) starts every kernel through the launcher
+``_launcher.py``, which
+
+* applies resource limits: address space (``memory_mb``, a memory bomb gets ``MemoryError`` or
+  dies alone), file size, no core dumps, CPU seconds, and — for the sandbox user — a process count;
+* runs the kernel in a fresh private directory holding copies of the submission's non-notebook
+  files (so whatever the student's code writes lands there, not in the course directory);
+* when grading runs as root (the usual CI and hub-service case), switches to an unprivileged
+  sandbox user before the kernel starts, after making the ``private_paths`` (the course directory
+  with the gradebook, ``solutions/``) inaccessible to "other" users.  Student code then cannot read
+  ``solutions/``, ``source/`` or other students' submissions, nor read or write ``gradebook.db``.
+  The user (``sandbox_user``, one per parallel worker: ``<name>-<slot>``) is created with
+  ``useradd --system`` if missing.  After each kernel, leftover processes of that user are killed.
+
+Without root (an instructor grading on a laptop) the limits and the private directory still
+apply, but the kernel runs as the instructor and can read whatever the instructor can: grade
+untrusted submissions as root, in a container, or as a dedicated account.
+"""
+from __future__ import annotations
+
+import json
+import os
+import pwd
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from jupyter_client.manager import AsyncKernelManager
+from traitlets import Enum, Integer, List, Unicode
+
+SLOT_ENV = "DLCOURSE_SANDBOX_SLOT"
+#: run by path (not with -m) so that starting a kernel does not import the dlcourse package twice
+LAUNCHER = Path(__file__).with_name("_launcher.py")
+_ENV_KEEP = ("PATH", "LANG", "LANGUAGE", "LC_ALL", "LC_CTYPE", "TZ", "PYTHONPATH", "PYTHONHASHSEED",
+             "OPENBLAS_CORETYPE", "JPY_PARENT_PID", "JPY_SESSION_NAME", "NBGRADER_EXECUTION", "SOURCE_DATE_EPOCH")
+_MAX_COPY_BYTES = 200 * 2**20
+#: never copied into the kernel's directory: notebooks, and code that could shadow numpy or dlcourse
+#: (the kernel puts its working directory first on sys.path)
+_NOT_COPIED = {".ipynb", ".py", ".pyc", ".pyd", ".so", ".pth"}
+
+
+class SandboxKernelManager(AsyncKernelManager):
+    """An ``AsyncKernelManager`` whose kernels run through the sandbox launcher (see module doc)."""
+
+    sandbox_user = Unicode("dlcourse-grader", help="unprivileged user for kernels when grading as root; "
+                           "parallel workers use '<name>-<slot>'").tag(config=True)
+    drop_privileges = Enum(["auto", "always", "never"], "auto",
+                           help="auto: drop to sandbox_user when running as root").tag(config=True)
+    memory_mb = Integer(2048, help="address-space limit of a kernel in MiB (0: none)").tag(config=True)
+    max_file_mb = Integer(256, help="largest file a kernel may write, MiB").tag(config=True)
+    max_processes = Integer(256, help="process/thread limit of the sandbox user").tag(config=True)
+    cpu_seconds = Integer(0, help="CPU-time limit of a kernel (0: none; wall time is HardenedExecute's)"
+                          ).tag(config=True)
+    threads = Integer(1, help="BLAS/OpenMP threads per kernel (parallel graders share the cores)").tag(config=True)
+    private_paths = List(Unicode(), help="paths made inaccessible to other users before a sandboxed kernel "
+                         "starts (course directory, solutions/)").tag(config=True)
+    kernel_log = Unicode("", help="file receiving the kernel process's own stdout/stderr ('' = discard)"
+                         ).tag(config=True)
+
+    _workdir: str | None = None
+    _uid: int | None = None
+
+    # -- launch -----------------------------------------------------------------------------------
+    async def _async_launch_kernel(self, kernel_cmd: list[str], **kw) -> None:
+        kernel_cmd, kw = self._sandbox(kernel_cmd, kw)
+        await super()._async_launch_kernel(kernel_cmd, **kw)
+
+    _launch_kernel = _async_launch_kernel
+
+    def _dropping(self) -> bool:
+        if self.drop_privileges == "never":
+            return False
+        if os.geteuid() != 0:
+            if self.drop_privileges == "always":
+                raise RuntimeError("SandboxKernelManager.drop_privileges='always' needs root")
+            return False
+        return True
+
+    def user_name(self) -> str:
+        slot = os.environ.get(SLOT_ENV)
+        return f"{self.sandbox_user}-{slot}" if slot else self.sandbox_user
+
+    def _sandbox(self, kernel_cmd: list[str], kw: dict) -> tuple[list[str], dict]:
+        drop = self._dropping()
+        pw = ensure_user(self.user_name()) if drop else None
+        if drop:
+            lock_private_paths(self.private_paths)
+        source_dir = Path(kw.get("cwd") or os.getcwd())
+        self._workdir = tempfile.mkdtemp(prefix="dlcourse-kernel-")
+        _copy_inputs(source_dir, Path(self._workdir))
+        env = {k: v for k, v in (kw.get("env") or os.environ).items() if k in _ENV_KEEP or k.startswith("LC_")}
+        home = self._workdir
+        env.update(HOME=home, TMPDIR=home, IPYTHONDIR=f"{home}/.ipython", MPLCONFIGDIR=f"{home}/.matplotlib",
+                   JUPYTER_RUNTIME_DIR=f"{home}/.runtime", JUPYTER_DATA_DIR=f"{home}/.jupyter",
+                   XDG_CACHE_HOME=f"{home}/.cache", PYDEVD_DISABLE_FILE_VALIDATION="1", MPLBACKEND="Agg")
+        if self.threads > 0:
+            for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+                env[var] = str(self.threads)
+        if pw is not None:
+            self._uid = pw.pw_uid
+            for root, dirs, files in os.walk(self._workdir):
+                for name in [root] + [os.path.join(root, n) for n in dirs + files]:
+                    os.chown(name, pw.pw_uid, pw.pw_gid)
+            env.update(USER=pw.pw_name, LOGNAME=pw.pw_name)
+        os.chmod(self._workdir, 0o700)
+        options = {"uid": pw.pw_uid if pw else None, "gid": pw.pw_gid if pw else None,
+                   "memory_mb": self.memory_mb, "max_file_mb": self.max_file_mb,
+                   "max_processes": self.max_processes if pw else 0, "cpu_seconds": self.cpu_seconds,
+                   "workdir": self._workdir, "log": self.kernel_log}
+        cmd = [sys.executable, str(LAUNCHER), json.dumps(options), "--", *kernel_cmd]
+        kw = dict(kw, cwd=self._workdir, env=env)
+        return cmd, kw
+
+    # -- clean up ---------------------------------------------------------------------------------
+    async def _async_cleanup_resources(self, restart: bool = False) -> None:
+        await super()._async_cleanup_resources(restart=restart)
+        self._cleanup_sandbox()
+
+    cleanup_resources = _async_cleanup_resources
+
+    def _cleanup_sandbox(self) -> None:
+        if self._uid is not None:
+            kill_user_processes(self._uid)
+        if self._workdir:
+            shutil.rmtree(self._workdir, ignore_errors=True)
+            self._workdir = None
+
+
+# -------------------------------------------------------------------------------------------------
+# helpers for the grader side (run as root or as the instructor)
+# -------------------------------------------------------------------------------------------------
+def ensure_user(name: str) -> pwd.struct_passwd:
+    """The passwd entry of ``name``, creating a system user without home or shell if needed (root only)."""
+    try:
+        pw = pwd.getpwnam(name)
+    except KeyError:
+        nologin = next((p for p in ("/usr/sbin/nologin", "/sbin/nologin", "/bin/false") if os.path.exists(p)),
+                       "/bin/false")
+        cmd = ["useradd", "--system", "--no-create-home", "--home-dir", "/nonexistent", "--shell", nologin,
+               "--user-group", name]
+        result = subprocess.run(cmd, capture_output=True, text=True)
+        if result.returncode != 0 and "already exists" not in result.stderr:
+            raise RuntimeError(f"could not create the sandbox user {name!r} ({' '.join(cmd)}): "
+                               f"{result.stderr.strip()}; create it yourself or set "
+                               f"SandboxKernelManager.drop_privileges='never'")
+        pw = pwd.getpwnam(name)
+    if pw.pw_uid == 0:
+        raise RuntimeError(f"sandbox user {name!r} has uid 0; use an unprivileged user")
+    return pw
+
+
+def lock_private_paths(paths) -> None:
+    """Remove every permission of "other" users on ``paths`` (the sandbox user is such an other)."""
+    for path in paths:
+        try:
+            mode = os.stat(path).st_mode
+        except FileNotFoundError:
+            continue
+        if mode & 0o007:
+            os.chmod(path, mode & ~0o007)
+
+
+def _copy_inputs(src: Path, dst: Path) -> None:
+    """Copy the submission's data files (released with the assignment) into the kernel's directory."""
+    total = 0
+    for path in sorted(src.rglob("*")) if src.is_dir() else []:
+        rel = path.relative_to(src)
+        if any(part.startswith(".") or part == "__pycache__" for part in rel.parts) or path.is_symlink() \
+                or path.suffix in _NOT_COPIED:
+            continue
+        target = dst / rel
+        if path.is_dir():
+            target.mkdir(parents=True, exist_ok=True)
+        elif path.is_file():
+            total += path.stat().st_size
+            if total > _MAX_COPY_BYTES:
+                break
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(path, target)
+
+
+def kill_user_processes(uid: int) -> int:
+    """SIGKILL every process owned by the sandbox ``uid`` (kernels' leftovers); returns how many."""
+    if uid in (0, os.getuid()):
+        return 0
+    killed = 0
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            if entry.stat().st_uid == uid:
+                os.kill(int(entry.name), signal.SIGKILL)
+                killed += 1
+        except (FileNotFoundError, ProcessLookupError, PermissionError):
+            continue
+    return killed

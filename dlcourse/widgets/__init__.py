@@ -1,0 +1,14 @@
+"""The interactive figures of the course notebooks: one class per figure (DESIGN.md, "Interactive figures").
+
+Each figure owns its controls and its matplotlib figure (ipympl under ``%matplotlib widget``), updates
+the plot in place, and exposes ``controls``, ``data`` and ``artists`` so tests can drive it without a
+browser.  A notebook shows one with a single line, e.g. ``widgets.OptimizerRace()``.
+See ``notebooks/AUTHORING.md`` for how to add one.
+"""
+from .base import Widget
+from .fully_connected import ForwardBackwardStepper, WeightCounter
+from .neural_networks import (ActivationExplorer, LossExplorer, OptimizerRace, PlaygroundTrainer,
+                              RegularizationPlayground, ScheduleExplorer)
+
+__all__ = ["Widget", "ActivationExplorer", "LossExplorer", "OptimizerRace", "ScheduleExplorer",
+           "RegularizationPlayground", "PlaygroundTrainer", "WeightCounter", "ForwardBackwardStepper"]
