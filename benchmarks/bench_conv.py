@@ -4,16 +4,21 @@ Cases (FIELD_NOTES settings): Conv2d 3→16 on 32×32 and 16→32 on 16×16, 3×
 batch 64; MaxPool2d / AvgPool2d 2×2 on (64, 16, 32, 32).  Both sides compute the input gradient
 as well as the parameter gradients.  Run ``python benchmarks/bench_conv.py``; prints a markdown
 table and writes ``benchmarks/results/conv.json``.  The torch column is n/a without torch.
+
+The two sides are timed alternately (one numpy step, one torch step, repeated), so that load from
+other processes on the shared 2-core machine hits both columns alike; each figure is the median.
 """
 from __future__ import annotations
 
+import statistics
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from common import median_ms, torch_or_none, write_rows  # noqa: E402
+from common import torch_or_none, write_rows  # noqa: E402
 
 from dlcourse.nn import AvgPool2d, Conv2d, MaxPool2d  # noqa: E402
 
@@ -45,6 +50,20 @@ def theirs(torch, layer, x_shape):
     return step
 
 
+def interleaved_ms(steps, repeats: int = 40, warmup: int = 5) -> list[float]:
+    """Median milliseconds of each step, running the steps in turn within every repeat."""
+    for _ in range(warmup):
+        for step in steps:
+            step()
+    times = [[] for _ in steps]
+    for _ in range(repeats):
+        for step, bucket in zip(steps, times):
+            start = time.perf_counter()
+            step()
+            bucket.append((time.perf_counter() - start) * 1e3)
+    return [statistics.median(bucket) for bucket in times]
+
+
 def main() -> list[dict]:
     torch = torch_or_none()
     cases = []
@@ -58,8 +77,8 @@ def main() -> list[dict]:
                       lambda t, n=torch_name: getattr(t.nn, n)(2), POOL_SHAPE, "≤ 1.0×"))
     rows = []
     for case, make_ours, make_theirs, shape, target in cases:
-        mine = median_ms(ours(make_ours(), shape), repeats=40, warmup=5)
-        other = median_ms(theirs(torch, make_theirs(torch), shape), repeats=40, warmup=5) if torch else None
+        steps = [ours(make_ours(), shape)] + ([theirs(torch, make_theirs(torch), shape)] if torch else [])
+        mine, other = (interleaved_ms(steps) + [None])[:2]
         rows.append({"case": case, "dlcourse_ms": mine, "torch_ms": other,
                      "ratio": mine / other if other else None, "target": target})
     write_rows("conv", rows)

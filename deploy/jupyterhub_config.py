@@ -73,9 +73,11 @@ STUDENT_GROUP, GRADER_GROUP = f"nbgrader-{COURSE}", f"formgrade-{COURSE}"
 # OAuthenticator / LTI authenticator instead; user names must still be Unix account names.
 c.Authenticator.allowed_users = set(STUDENTS) | set(INSTRUCTORS)
 c.Authenticator.admin_users = set(ADMINS)
+# The grader account is a hub user too (it cannot log in without a password): the formgrader runs
+# as it, and nbgrader asks the hub which courses the account running the exchange belongs to.
 c.JupyterHub.load_groups = {
     STUDENT_GROUP: {"users": STUDENTS},
-    GRADER_GROUP: {"users": INSTRUCTORS},
+    GRADER_GROUP: {"users": sorted(set(INSTRUCTORS) | {GRADER})},
 }
 
 # --- single-user servers -----------------------------------------------------------------------

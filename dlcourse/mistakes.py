@@ -3,6 +3,25 @@
 A detector that fires emits a ``MistakeWarning`` whose text names the mistake and the fix.
 Silence one kind with ``silence("softmax_before_cross_entropy")`` (or all with ``silence()``),
 or temporarily with ``with silenced("train_mode_eval"): ...``.
+
+==============================  =================================================================
+kind                            fires when (where it is checked)
+==============================  =================================================================
+``accumulated_gradients``       ``optimizer.step()`` sees gradients summed over several backward
+                                passes since ``zero_grad`` (``Optimizer.step``)
+``softmax_before_cross_entropy``  ``CrossEntropyLoss`` gets rows that are already probabilities
+``train_mode_eval``             a trained Dropout/BatchNorm layer runs forward twice in training
+                                mode with no backward in between, or ``accuracy`` scores outputs
+                                of a training-mode forward that no loss or backward followed
+                                (``note_train_forward`` / ``check_predictions``)
+``train_test_overlap``          ``fit`` gets training data that shares samples (hashed rows) with its
+                                validation data or a registered test set (``check_training_data``)
+``test_set_reuse``              inside a search (``grid_search``, ``random_search``, ``tuning()``), a
+                                registered test set is scored in a second trial (``note_evaluation``)
+==============================  =================================================================
+
+Test sets are registered by ``dlcourse.data.train_val_test_split`` (its test part) or by
+``register_test_set(X, y)``.
 """
 from __future__ import annotations
 
@@ -179,12 +198,12 @@ def row_hashes(X) -> np.ndarray:
     return h ^ (h >> np.uint64(31))
 
 
-def overlap(a, b) -> np.ndarray:
+def overlap(a, b, _hashes: tuple | None = None) -> np.ndarray:
     """Indices into ``b`` of samples that also occur in ``a`` (exact equality of the whole sample)."""
     ca, cb = _canonical(a), _canonical(b)
     if ca.shape[1:] != cb.shape[1:]:
         return np.empty(0, dtype=np.int64)
-    ha, hb = row_hashes(ca), row_hashes(cb)
+    ha, hb = _hashes if _hashes is not None else (row_hashes(ca), row_hashes(cb))
     candidates = np.flatnonzero(np.isin(hb, ha))
     if candidates.size == 0:
         return candidates
@@ -196,7 +215,7 @@ def overlap(a, b) -> np.ndarray:
     return np.asarray(confirmed, dtype=np.int64)
 
 
-def check_overlap(a, b, names: tuple[str, str] = ("training", "test")) -> int:
+def check_overlap(a, b, names: tuple[str, str] = ("training", "test"), _hashes: tuple | None = None) -> int:
     """Warn (``train_test_overlap``) if samples of ``b`` also occur in ``a``; return how many do.
 
     Seed 8.8.7 "training set contains test data": the held-out score is then optimistic.
@@ -204,7 +223,7 @@ def check_overlap(a, b, names: tuple[str, str] = ("training", "test")) -> int:
     """
     if not is_active("train_test_overlap"):
         return 0
-    shared = overlap(a, b)
+    shared = overlap(a, b, _hashes)
     if shared.size:
         warn("train_test_overlap",
              f"the {names[0]} and {names[1]} sets share {shared.size} sample(s) (e.g. {names[1]} index "
@@ -229,14 +248,15 @@ def check_training_data(train_data, val_data=None) -> None:
     if not is_active("train_test_overlap"):
         return
     X = _inputs(train_data)
-    if X is None:
+    if X is None or np.asarray(X).dtype.hasobject:
         return
     Xv = _inputs(val_data)
-    if Xv is not None:
-        check_overlap(X, Xv, ("training", "validation"))
+    hx = row_hashes(X)  # once, however many sets it is compared with
+    if Xv is not None and not np.asarray(Xv).dtype.hasobject and np.shape(Xv)[1:] == np.shape(X)[1:]:
+        check_overlap(X, Xv, ("training", "validation"), (hx, row_hashes(Xv)))
     for entry in _test_sets:
         if entry["shape"][1:] == np.shape(X)[1:]:
-            check_overlap(X, entry["X"], ("training", entry["name"]))
+            check_overlap(X, entry["X"], ("training", entry["name"]), (hx, entry["rows"]))
 
 
 # -- "debug algorithm on test data": the test set evaluated repeatedly while tuning ------------------
@@ -245,20 +265,27 @@ _MAX_TEST_SETS = 16
 _tuning: dict = {"depth": 0, "trial": None, "uses": {}, "warned": set(), "calls": 0}
 
 
-def _fingerprint(a) -> bytes:
-    return hashlib.blake2b(row_hashes(a).tobytes(), digest_size=16).digest()
+def _fingerprint(a, rows: np.ndarray | None = None) -> bytes:
+    rows = row_hashes(a) if rows is None else rows
+    return hashlib.blake2b(rows.tobytes(), digest_size=16).digest()
 
 
-def register_test_set(X, y=None, name: str = "test") -> None:
+def register_test_set(X, y=None, name: str = "test", quiet: bool = False) -> None:
     """Remember a held-out test set (seed 8.2: used once, at the very end).
 
     ``dlcourse.data.train_val_test_split`` registers its test part automatically.  Registered sets
     are checked for overlap with the training data by ``fit``, and their evaluation is counted
-    during hyperparameter tuning (``tuning()``, ``grid_search``, ``random_search``).
+    during hyperparameter tuning (``tuning()``, ``grid_search``, ``random_search``).  With ``quiet``
+    data that cannot be hashed (e.g. an object array) is skipped instead of raising.
     """
     X = np.asarray(X)
-    entry = {"name": name, "X": X, "shape": X.shape, "x_fp": _fingerprint(X),
-             "y_fp": None if y is None or len(np.asarray(y)) < 16 else _fingerprint(np.asarray(y).reshape(len(X), -1))}
+    if quiet and (X.ndim == 0 or X.dtype.hasobject or len(X) == 0):
+        return
+    y = None if y is None else np.asarray(y)
+    usable_y = y is not None and not y.dtype.hasobject and y.ndim >= 1 and len(y) == len(X) >= 16
+    rows = row_hashes(X)
+    entry = {"name": name, "X": X, "shape": X.shape, "rows": rows, "x_fp": _fingerprint(X, rows),
+             "y_fp": _fingerprint(y.reshape(len(X), -1)) if usable_y else None}
     _test_sets[:] = [e for e in _test_sets if e["x_fp"] != entry["x_fp"]][-(_MAX_TEST_SETS - 1):] + [entry]
 
 

@@ -210,7 +210,7 @@ RUNS = [
         lambda: sine(800, 400, 0.1, 53), lambda: mlp([1, 32, 32, 1], Tanh), sgd(0.3, momentum=0.9), 40, seed=53,
         loss="mse"),
     Run("diverged", "digits_sgd_momentum_50", "MLP 64-64-10 on digits, SGD lr 50 momentum 0.9 (finite, huge)",
-        lambda: digits(seed=61), lambda: mlp([64, 64, 10]), sgd(50.0, momentum=0.9), 40, seed=61),
+        lambda: digits(seed=61), lambda: mlp([64, 64, 10]), sgd(50.0, momentum=0.9), 40, seed=64),
     Run("diverged", "moons_sgd_momentum_20", "MLP 2-32-32-2 on moons, SGD lr 20 momentum 0.99 (finite, huge)",
         lambda: moons(1000, 500, 0.2, 62), lambda: mlp([2, 32, 32, 2]), sgd(20.0, momentum=0.99), 40, seed=62),
 ]

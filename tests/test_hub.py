@@ -257,6 +257,14 @@ class Fatal(Exception):
     """Raised by a probe when waiting longer cannot help (the process died)."""
 
 
+T0 = time.monotonic()
+
+
+def step(what: str) -> None:
+    """Progress with elapsed time (shown by pytest for a failed or -rP run)."""
+    print(f"[{time.monotonic() - T0:6.1f} s] {what}", flush=True)
+
+
 def wait_for(what: str, probe, timeout: float, interval: float = 0.5):
     deadline = time.monotonic() + timeout
     last = None
@@ -281,6 +289,7 @@ def hub():
     reason = _requirements()
     if reason:
         pytest.skip(reason)
+    step("setup: accounts, course, hub")
     remove_stale_accounts()
     started = time.monotonic()
     base = Path(tempfile.mkdtemp(prefix="dlcourse-hub-", dir="/tmp"))
@@ -369,12 +378,19 @@ c.JupyterHub.load_roles.append({{"name": "hub-test", "services": ["hub-test"],
                 raise Fatal("the hub exited:\n" + (hubdir / "hub.log").read_text()[-5000:])
             return admin.request("GET", "/hub/api/", expect=None).status_code == 200
 
+        step("hub starting")
         wait_for("the hub", hub_up, 60)
+        step("hub up")
         yield dict(url=url, admin=admin, names=names, accounts=accounts, course_root=course_root,
                    exchange=exchange, assignment=assignment, source=source_nb, env=env, base=base,
                    log=hubdir / "hub.log", started=started, proc=proc)
     finally:
+        log_file = base / "hub" / "hub.log"
+        if log_file.exists():  # pytest shows this only when the test failed
+            print("---- hub log (last 150 lines) ----")
+            print("\n".join(log_file.read_text(errors="replace").splitlines()[-150:]))
         uids = {a.pw_uid for a in accounts.values()}
+        step("teardown")
         if admin is not None and proc is not None and proc.poll() is None:
             for role in ("i", "a", "b"):  # deleting servers first is much faster than hub shutdown
                 admin.request("DELETE", f"/hub/api/users/{names[role]}/server", expect=None)
@@ -383,7 +399,9 @@ c.JupyterHub.load_roles.append({{"name": "hub-test", "services": ["hub-test"],
             except AssertionError:
                 pass
         if proc is not None:
+            step("stopping the hub")
             stop_process_group(proc, grace=30)
+            step("hub stopped")
         proxy_pid = base / "hub" / "proxy.pid"
         if proxy_pid.exists():
             try:
@@ -521,13 +539,16 @@ def test_course_round_trip_on_a_loopback_hub(hub):
     # Groups from the deploy config: students and graders of the course.
     groups = {g["name"]: sorted(g["users"]) for g in admin.json("GET", "/hub/api/groups")}
     assert groups[f"nbgrader-{COURSE}"] == sorted([a, b])
-    assert groups[f"formgrade-{COURSE}"] == [instructor]
+    assert groups[f"formgrade-{COURSE}"] == sorted([instructor, names["g"]])
 
+    step("spawning servers")
     start_servers(admin, [instructor, a, b])
+    step("servers ready")
     formgrader = f"/services/{COURSE}/formgrader/api"
     wait_for("the shared formgrader", lambda: teacher.request(
         "GET", f"{formgrader}/status", expect=None).status_code == 200, 90)
 
+    step("formgrader ready")
     # --- who may see what -------------------------------------------------------------------
     assert alice.request("GET", f"{formgrader}/status", expect=None).status_code == 403
     assert alice.request("GET", f"/user/{b}/api/contents", expect=None).status_code == 403
@@ -545,9 +566,10 @@ def test_course_round_trip_on_a_loopback_hub(hub):
     assert any(item["name"].endswith(".ipynb") for item in copied["content"])
 
     # --- the instructor releases -------------------------------------------------------------
-    for step in ("assign", "release"):
-        r = teacher.json("POST", f"{formgrader}/assignment/{assignment}/{step}")
-        assert r["success"], f"{step}: {r}"
+    step("instructor generates and releases")
+    for action in ("assign", "release"):
+        r = teacher.json("POST", f"{formgrader}/assignment/{assignment}/{action}")
+        assert r["success"], f"{action}: {r}"
 
     # --- each student lists, fetches, edits and submits ----------------------------------------
     nb_name = f"{assignment}.ipynb"
@@ -580,6 +602,7 @@ def test_course_round_trip_on_a_loopback_hub(hub):
     # A student cannot read another student's submission: the inbound folder cannot be listed, the
     # other's home and the course directory cannot be entered; nothing bob can reach holds alice's work.
     roots = [str(hub["exchange"]), str(hub["accounts"]["a"].pw_dir), str(hub["course_root"])]
+    step("students submitted; checking isolation")
     text, denied = readable_files_as(b, hub, roots)
     assert markers[a] not in text
     assert str(inbound) in denied and hub["accounts"]["a"].pw_dir in denied
@@ -588,10 +611,12 @@ def test_course_round_trip_on_a_loopback_hub(hub):
     # --- the instructor collects, autogrades in parallel, releases feedback ---------------------
     r = teacher.json("POST", f"{formgrader}/assignment/{assignment}/collect")
     assert r["success"], r
+    step("collected; autograding")
     how = autograde_in_parallel(hub, assignment)
-    for step in ("generate_feedback", "release_feedback"):
-        r = teacher.json("POST", f"{formgrader}/assignment/{assignment}/{step}")
-        assert r["success"], f"{step}: {r}"
+    step(f"autograded ({how}); feedback")
+    for action in ("generate_feedback", "release_feedback"):
+        r = teacher.json("POST", f"{formgrader}/assignment/{assignment}/{action}")
+        assert r["success"], f"{action}: {r}"
 
     subs = {s["student"]: s for s in teacher.json("GET", f"{formgrader}/submissions/{assignment}")}
     assert set(subs) == {a, b}
@@ -602,6 +627,7 @@ def test_course_round_trip_on_a_loopback_hub(hub):
     if assignment == "hub_roundtrip":
         assert (subs[a]["score"], subs[b]["score"], max_score) == (5.0, 2.0, 5.0)
 
+    step("feedback released")
     # --- each student fetches their own feedback -----------------------------------------------
     for user in (a, b):
         client = as_user[user]

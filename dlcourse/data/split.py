@@ -95,5 +95,5 @@ def train_val_test_split(X, y, fractions: Sequence[float] = (0.6, 0.2, 0.2), str
         parts = [gen.permutation(np.concatenate(p)) for p in parts_by_class]
     splits = Splits(*(XY(X[p], y[p]) for p in parts))
     if len(splits.test.X):
-        mistakes.register_test_set(splits.test.X, splits.test.y)  # seed 8.8.7: overlap / reuse detectors
+        mistakes.register_test_set(splits.test.X, splits.test.y, quiet=True)  # seed 8.8.7 detectors
     return splits

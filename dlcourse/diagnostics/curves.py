@@ -24,25 +24,31 @@ of the run.
 1. **diverged** — a loss is NaN or infinite; or the smoothed training loss ends above 1.5× its
    first value *and* above 2× its minimum (it exploded); or, given ``baseline``, it ends above
    5× the baseline (no trained model should be five times worse than a constant guess).
-2. **lr_too_high** — the training loss *rises again*: it ends more than 25 % above its
-   minimum (and more than 3 noise above it); or it is *rough*: ``noise`` exceeds 15 % of how far
-   the loss dropped.  A healthy training loss (an average over an epoch) is smooth and never
-   climbs back up; oscillation and climbing are what too large steps produce.
-3. **overfitting** (needs ``val_loss``) — the validation loss has a minimum before the last
-   epochs and climbs after it: from its minimum to the end it rises by more than 10 % of the
-   minimum, the rise is significant (a least-squares slope after the minimum with t-statistic
-   > 3), the training loss did not rise meanwhile, and validation ends more than 20 % above
-   training.
+2. **lr_too_high** — the training loss *spikes*: after the first epoch it jumps above 2× its
+   first value and comes back (else rule 1 would have fired); or it *climbs back up*: it ends
+   more than 25 % (and more than 3 ``noise``) above its minimum (taken after a running median
+   of 3, so one lucky epoch does not count); or it is *rough*: ``noise`` exceeds 15 % of the
+   smaller of how far it dropped and where it ended (but at least 5 % of where it ended).  A healthy training loss (an average over an epoch) is smooth and does not
+   climb; oscillation and climbing are what too large steps produce.
+3. **overfitting** (needs ``val_loss``) — the smoothed validation loss has its minimum at least
+   max(5, E/5) epochs before the end and climbs after it: it ends more than 5 % and more than
+   3 validation-noise above the minimum, the least-squares slope of the raw validation loss
+   from the minimum on has t-statistic > 3, the training loss did not rise meanwhile (≤ +5 %),
+   and validation ends more than 20 % above training.
 4. **val_easier** (needs ``val_loss``) — over the second half, the smoothed validation loss lies
    more than 20 % below the smoothed training loss (median of ``(train − val)/train``).
-5. **lr_too_low** — the smoothed training loss falls steadily (≥ 70 % of epochs go down) and
-   almost linearly: its slope over the last third is more than 35 % of its slope over the first
-   third (a healthy curve is convex: its late slope is a small fraction of the early one).
-6. **underfitting** — *still learning*: over the last quarter the training loss (and the
-   validation loss) still falls by more than 5 % of its total drop, significantly above the
-   noise; or *too weak*: it settled at a high level — above 25 % of ``baseline`` (the loss of a
-   constant prediction: ``log C`` for ``C`` balanced classes, ``Var(y)`` for regression), or,
-   without a baseline, above 50 % of the first epoch's loss.
+5. **lr_too_low** — the smoothed training loss falls steadily (≥ 70 % of epochs go down, by
+   more than 3 ``noise`` in total) and almost linearly: its slope over the last third is more
+   than 35 % of its slope over the first third (a healthy curve is convex: its late slope is a
+   small fraction of the early one).
+6. **underfitting** — *still learning* (seed 8.7.2): over the last quarter the training loss
+   still falls by more than 5 % of its total drop and the least-squares slope over the last
+   third is clearly negative (t < −3 for training, t < −2 for validation); or *too weak*
+   (seed 8.5): it settled at a high level — above 25 % of ``baseline`` (the loss of a constant
+   prediction: ``log C`` for ``C`` balanced classes, ``Var(y)`` for regression), or, without a
+   baseline, above 50 % of the first epoch's loss — on a smooth plateau.  A high plateau whose
+   ``noise`` exceeds 3 % of its level is the oscillating plateau of seed 8.7.4 and is
+   labelled **lr_too_high**.
 7. **ideal** — none of the above.
 
 Without ``baseline`` the level of a loss is unknown, so a model that settles at a mediocre loss
@@ -81,8 +87,8 @@ ADVICE = {
 
 # Thresholds of the rules in the module docstring (named so tests and readers can refer to them).
 EXPLODE_START, EXPLODE_MIN, EXPLODE_BASELINE = 1.5, 2.0, 5.0
-RISE_REL, RISE_NOISE, ROUGH_REL = 0.25, 3.0, 0.15
-OVERFIT_RISE, OVERFIT_T, OVERFIT_GAP = 0.05, 3.0, 0.20
+RISE_REL, RISE_NOISE, ROUGH_REL, ROUGH_PLATEAU, SPIKE = 0.25, 3.0, 0.15, 0.03, 2.0
+OVERFIT_RISE, OVERFIT_T, OVERFIT_GAP, OVERFIT_TRAIN = 0.05, 3.0, 0.20, 1.05
 VAL_EASIER_GAP = 0.20
 LINEAR_SLOPE_RATIO, LINEAR_MONOTONE = 0.35, 0.70
 STILL_LEARNING, STILL_T, STILL_T_VAL, HIGH_BASELINE, HIGH_FIRST = 0.05, 3.0, 2.0, 0.25, 0.50
@@ -215,16 +221,22 @@ def diagnose(train_loss, val_loss=None, *, baseline: float | None = None,
                                    f"prediction ({baseline:.3g})", ev)
 
     # 2. lr too high: the training loss climbs back up, or oscillates strongly
-    lo_raw = float(t.min())
+    lo_raw = float(_running(t, 3, np.median).min())  # a real dip survives a 3-median, a noisy epoch does not
     rise = end - lo_raw
     ev["train_rise"] = rise / lo_raw if lo_raw > 0 else math.inf
-    ev["train_roughness"] = noise / max(min(drop, abs(end)), 1e-12)
+    # a curve already flat after epoch 1 has no "drop" to compare the noise with: floor it at 5 % of the level
+    ev["train_roughness"] = noise / max(min(drop, abs(end)), 0.05 * abs(end), 1e-12)
+    ev["train_spike"] = float(t[1:].max() / first) if first > 0 else 0.0
+    if ev["train_spike"] > SPIKE:
+        return _result("lr_too_high", f"the training loss jumped to {t[1:].max():.3g}, {ev['train_spike']:.1f}x its "
+                                      f"first value, and came back: the steps are too large", ev)
     if lo_raw > 0 and rise > RISE_REL * lo_raw and rise > RISE_NOISE * noise:
         return _result("lr_too_high", f"the training loss fell to {lo_raw:.3g} and then rose again to {end:.3g} "
                                       f"(+{100 * rise / lo_raw:.0f}%)", ev)
     if ev["train_roughness"] > ROUGH_REL:
         return _result("lr_too_high", f"the training loss oscillates: noise {noise:.3g} is "
-                                      f"{100 * ev['train_roughness']:.0f}% of its total drop {drop:.3g}", ev)
+                                      f"{100 * ev['train_roughness']:.0f}% of its drop ({drop:.3g}) or level "
+                                      f"({end:.3g})", ev)
 
     if v is not None:
         vs = smooth(v)
@@ -238,7 +250,7 @@ def diagnose(train_loss, val_loss=None, *, baseline: float | None = None,
             ev.update(val_rise=(v_end - v_lo) / v_lo if v_lo > 0 else math.inf, val_slope_t=tstat,
                       val_noise=v_noise, gap_end=(v_end - end) / v_end if v_end > 0 else 0.0)
             if (ev["val_rise"] > OVERFIT_RISE and v_end - v_lo > RISE_NOISE * v_noise and tstat > OVERFIT_T
-                    and end <= ts[k] * 1.05 and ev["gap_end"] > OVERFIT_GAP):
+                    and end <= ts[k] * OVERFIT_TRAIN and ev["gap_end"] > OVERFIT_GAP):
                 return _result("overfitting", f"validation loss reached its minimum {v_lo:.3g} at epoch {k} and "
                                               f"rose to {v_end:.3g} (+{100 * ev['val_rise']:.0f}%, slope "
                                               f"t={tstat:.1f}) while training loss kept falling to {end:.3g}", ev)
@@ -281,6 +293,10 @@ def diagnose(train_loss, val_loss=None, *, baseline: float | None = None,
     else:
         ev["level_vs_first"] = level / first if first > 0 else 0.0
         high, what = ev["level_vs_first"] > HIGH_FIRST, f"{100 * ev['level_vs_first']:.0f}% of the first epoch's loss"
+    ev["train_noise_vs_level"] = noise / max(abs(end), 1e-12)
+    if high and ev["train_noise_vs_level"] > ROUGH_PLATEAU:
+        return _result("lr_too_high", f"the loss dropped and then oscillates on a high plateau ({level:.3g}, {what}; "
+                                      f"noise {100 * ev['train_noise_vs_level']:.0f}% of the level)", ev)
     if high:
         return _result("underfitting", f"both losses settled at a high level ({level:.3g}, {what})", ev)
     return _result("ideal", "training and validation losses fell together and settled low" if v is not None

@@ -221,6 +221,10 @@ _WORKER: dict = {}
 
 
 def _init_worker(course_root: str, slots) -> None:
+    import warnings
+
+    warnings.filterwarnings("ignore", module="nbgrader")
+    warnings.filterwarnings("ignore", message=".*not in session.*")  # sqlalchemy noise from nbgrader's api
     slot = slots.get()
     os.environ["DLCOURSE_SANDBOX_SLOT"] = str(slot)
     _WORKER["api"] = make_api(Path(course_root))
@@ -494,7 +498,8 @@ def generate_solutions(course_root: Path, assignment: str, workdir: Path) -> dic
         app.force = True
         result = capture_log(app)
     if not result["success"]:
-        raise RuntimeError(f"generate_solution {assignment} failed: {_last_line(result.get('error'))}")
+        log = "\n".join(ln for ln in (result.get("log") or "").splitlines() if "[ERROR]" in ln or "Error" in ln)
+        raise RuntimeError(f"generate_solution {assignment} failed: {_last_line(result.get('error'))}\n{log[-3000:]}")
     solved = {}
     for path in sorted((scratch / "solution" / assignment).glob("*.ipynb")):
         nb = nbformat.read(str(path), as_version=4)

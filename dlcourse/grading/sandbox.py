@@ -59,7 +59,8 @@ class SandboxKernelManager(AsyncKernelManager):
     threads = Integer(1, help="BLAS/OpenMP threads per kernel (parallel graders share the cores)").tag(config=True)
     private_paths = List(Unicode(), help="paths made inaccessible to other users before a sandboxed kernel "
                          "starts (course directory, solutions/)").tag(config=True)
-    kernel_log = Unicode("", help="file receiving the kernel process's own stdout/stderr ('' = discard)"
+    kernel_log = Unicode("", help="file receiving the kernel process's own stdout/stderr ('' = discard, "
+                         "unless $DLCOURSE_KERNEL_LOG names one)"
                          ).tag(config=True)
 
     _workdir: str | None = None
@@ -111,7 +112,7 @@ class SandboxKernelManager(AsyncKernelManager):
         options = {"uid": pw.pw_uid if pw else None, "gid": pw.pw_gid if pw else None,
                    "memory_mb": self.memory_mb, "max_file_mb": self.max_file_mb,
                    "max_processes": self.max_processes if pw else 0, "cpu_seconds": self.cpu_seconds,
-                   "workdir": self._workdir, "log": self.kernel_log}
+                   "workdir": self._workdir, "log": self.kernel_log or os.environ.get("DLCOURSE_KERNEL_LOG", "")}
         cmd = [sys.executable, str(LAUNCHER), json.dumps(options), "--", *kernel_cmd]
         kw = dict(kw, cwd=self._workdir, env=env)
         return cmd, kw

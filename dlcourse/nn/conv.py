@@ -9,7 +9,7 @@ How it is fast (im2col).  Every window of the padded input is copied into one co
 ``W (C_o, C·kH·kW) @ cols`` per group.  The backward pass is two more products
 (``dW = dz @ colsᵀ``, ``dcols = Wᵀ @ dz``) and a *col2im* that adds every column back onto the
 pixels it came from.  col2im loops over the ``kH·kW`` kernel offsets and adds one strided slice
-per offset (never ``np.add.at``, which is ~20× slower).
+per offset (``np.add.at`` made the whole layer ~4× slower).
 
 Two details keep the memory traffic low:
 

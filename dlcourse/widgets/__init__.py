@@ -12,3 +12,11 @@ from .neural_networks import (ActivationExplorer, LossExplorer, OptimizerRace, P
 
 __all__ = ["Widget", "ActivationExplorer", "LossExplorer", "OptimizerRace", "ScheduleExplorer",
            "RegularizationPlayground", "PlaygroundTrainer", "WeightCounter", "ForwardBackwardStepper"]
+
+# chapters 1–3
+from .basics import KMeansExplorer, PCAExplorer, TopKExplorer
+from .graphs import ExpressionGraph, NeuronGraph
+from .linear_models import GradientDescentLine, LogisticBoundary
+
+__all__ += ["TopKExplorer", "KMeansExplorer", "PCAExplorer", "GradientDescentLine", "LogisticBoundary",
+            "ExpressionGraph", "NeuronGraph"]

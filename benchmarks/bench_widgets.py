@@ -1,0 +1,112 @@
+"""How fast the interactive figures respond: one control move = retrain + redraw, in the kernel.
+
+For every widget, controls are moved to new values the way a student would (through the
+ipywidgets observer) and each update is timed end to end:
+
+* **update** — ``compute`` (retraining the model) and ``draw`` (moving the artists);
+* **render** — what ipympl then does in the kernel for the repaint: an Agg draw of the whole
+  figure and a PNG encoding of it (ipympl sends a PNG of the changed region; a full frame is
+  the upper bound).
+
+The caches that remember earlier results (fits, optimizer paths, schedules) are cleared before
+every move, so each one really retrains.  Target (issue 6): p90 of update + render ≤ 150 ms for
+the small demos.  Browser round trip and paint come on top (≈ 7 ms + the frontend; see
+FIELD_NOTES).  BLAS runs single-threaded unless ``OPENBLAS_NUM_THREADS`` is already set: the
+matrices of these demos are tiny, and on a shared or busy 2-core machine OpenBLAS threads only
+contend (a 256×64 @ 64×64 product took 17 ms with 2 threads under load, 0.25 ms with one).
+No PyTorch column: there is no PyTorch counterpart to a notebook figure.
+"""
+from __future__ import annotations
+
+import io
+import os
+import sys
+import time
+
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import matplotlib  # noqa: E402
+
+matplotlib.use("Agg")
+
+import numpy as np  # noqa: E402
+from PIL import Image  # noqa: E402
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import write_rows  # noqa: E402
+
+from dlcourse import widgets  # noqa: E402
+from dlcourse.widgets import neural_networks as nnw  # noqa: E402
+
+TARGET_MS = 150.0
+
+#: widget -> the control moves of one round (name, value); each round is repeated with new values
+MOVES = {
+    "ActivationExplorer": [("activation", a) for a in ("sigmoid", "tanh", "relu", "leaky_relu", "prelu", "elu",
+                                                       "maxout", "softmax", "step")] + [("std", 3.0), ("mean", -2.0)],
+    "LossExplorer": [("outliers", k) for k in (1, 4, 7, 10)] + [("outlier_size", v) for v in (3.0, 12.0)]
+                    + [("margin", 1.5)],
+    "OptimizerRace": [("lr", v) for v in (5e-4, 2e-3, 4e-3)] + [("beta", 0.5), ("x0", 0.5), ("y0", 2.0),
+                                                               ("surface", "himmelblau"), ("surface", "rosenbrock")],
+    "ScheduleExplorer": [("lr0", v) for v in (0.05, 0.2)] + [("schedule", s) for s in ("step", "exponential",
+                                                                                     "inverse_sqrt", "inverse_time")],
+    "RegularizationPlayground": [("penalty", "l2"), ("lam", 1e-2), ("penalty", "l1"), ("dropout", 0.3),
+                                 ("batch_norm", True), ("penalty", "none"), ("batch_norm", False), ("dropout", 0.0)],
+    "PlaygroundTrainer": [("lr", 0.1), ("width", 12), ("depth", 3), ("activation", "relu"), ("dataset", "circles"),
+                          ("regularization", "l2"), ("dataset", "moons"), ("depth", 2)],
+    "WeightCounter": [("width", v) for v in (64, 256, 512)] + [("hidden_layers", 4), ("activation", "prelu_neuron")],
+    "ForwardBackwardStepper": [("stage", s) for s in range(1, 13)] + [("x1", 0.3)],
+}
+CACHES = [nnw._fit_line_cached, nnw._second_order_path, nnw._train_with_schedule]
+
+
+def render(fig) -> None:
+    """What ipympl does in the kernel to repaint: draw with Agg and encode a PNG."""
+    fig.canvas.draw()
+    with io.BytesIO() as buffer:
+        Image.fromarray(np.asarray(fig.canvas.buffer_rgba())).save(buffer, format="png")
+
+
+def time_widget(name: str, rounds: int = 3) -> dict:
+    w = getattr(widgets, name)()
+    initial = w.values
+    render(w.figure)
+    update_ms, total_ms = [], []
+    for r in range(rounds + 1):  # round 0 warms up
+        w.set(**initial)  # untimed: every round makes the same moves from the same state
+        for control, value in MOVES[name]:
+            for cache in CACHES:
+                cache.cache_clear()
+            ctl = w.controls[control]
+            t0 = time.perf_counter()
+            ctl.value = value
+            t1 = time.perf_counter()
+            render(w.figure)
+            t2 = time.perf_counter()
+            if w.error is not None:
+                raise RuntimeError(f"{name}.{control} = {value!r}: {w.error!r}")
+            if r:
+                update_ms.append((t1 - t0) * 1000)
+                total_ms.append((t2 - t0) * 1000)
+    w.close()
+    p50, p90 = np.percentile(total_ms, [50, 90])
+    return {"case": f"widget {name}: update + render", "dlcourse_ms": float(p50), "torch_ms": None, "ratio": None,
+            "target": f"p90 {p90:.0f} ms {'≤' if p90 <= TARGET_MS else '>'} {TARGET_MS:.0f} ms",
+            "p50_ms": float(p50), "p90_ms": float(p90), "update_p50_ms": float(np.percentile(update_ms, 50)),
+            "update_p90_ms": float(np.percentile(update_ms, 90)), "moves": len(total_ms),
+            "blas_threads": os.environ.get("OPENBLAS_NUM_THREADS")}
+
+
+def main(names: list[str] | None = None) -> list[dict]:
+    rows = [time_widget(name) for name in (names or list(MOVES))]
+    write_rows("widgets", rows)
+    print("\n| widget | update p50 / p90 (ms) | update + render p50 / p90 (ms) |\n|---|---|---|")
+    for r in rows:
+        print(f"| {r['case'].split()[1][:-1]} | {r['update_p50_ms']:.0f} / {r['update_p90_ms']:.0f} | "
+              f"{r['p50_ms']:.0f} / {r['p90_ms']:.0f} |")
+    return rows
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:] or None)
