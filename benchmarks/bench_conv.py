@@ -10,6 +10,7 @@ other processes on the shared 2-core machine hits both columns alike; each figur
 """
 from __future__ import annotations
 
+import os
 import statistics
 import sys
 import time
@@ -50,8 +51,10 @@ def theirs(torch, layer, x_shape):
     return step
 
 
-def interleaved_ms(steps, repeats: int = 40, warmup: int = 5) -> list[float]:
-    """Median milliseconds of each step, running the steps in turn within every repeat."""
+def interleaved_ms(steps, repeats: int = 40, warmup: int = 5) -> list[tuple[float, float]]:
+    """``(median, min)`` milliseconds of each step, running the steps in turn within every repeat.
+
+    The minimum is what a step costs when no other process got in the way."""
     for _ in range(warmup):
         for step in steps:
             step()
@@ -61,7 +64,7 @@ def interleaved_ms(steps, repeats: int = 40, warmup: int = 5) -> list[float]:
             start = time.perf_counter()
             step()
             bucket.append((time.perf_counter() - start) * 1e3)
-    return [statistics.median(bucket) for bucket in times]
+    return [(statistics.median(bucket), min(bucket)) for bucket in times]
 
 
 def main() -> list[dict]:
@@ -78,9 +81,11 @@ def main() -> list[dict]:
     rows = []
     for case, make_ours, make_theirs, shape, target in cases:
         steps = [ours(make_ours(), shape)] + ([theirs(torch, make_theirs(torch), shape)] if torch else [])
-        mine, other = (interleaved_ms(steps) + [None])[:2]
+        (mine, mine_min), (other, other_min) = (interleaved_ms(steps) + [(None, None)])[:2]
         rows.append({"case": case, "dlcourse_ms": mine, "torch_ms": other,
-                     "ratio": mine / other if other else None, "target": target})
+                     "ratio": mine / other if other else None, "target": target,
+                     "dlcourse_min_ms": mine_min, "torch_min_ms": other_min,
+                     "load_average_1min": os.getloadavg()[0]})
     write_rows("conv", rows)
     return rows
 

@@ -19,7 +19,7 @@ from . import _rng, mistakes
 from .nn.module import Module
 
 
-def numerical_gradient(f: Callable[[], float], x: np.ndarray, h: float = 1e-6) -> np.ndarray:
+def numerical_gradient(f: Callable[[], float], x: np.ndarray, h: float = 1e-5) -> np.ndarray:
     """d f / d x by central differences, perturbing ``x`` in place (and restoring it).
 
     Shapes: ``x`` any shape → gradient of the same shape.  ``f`` takes no argument and reads ``x``.
@@ -85,7 +85,7 @@ def _require_float64(owner: str, x: np.ndarray) -> None:
                         f"use x.astype(np.float64) and module.double()")
 
 
-def check_module(module: Module, x: np.ndarray, *, h: float = 1e-6, tol: float = 1e-6, seed: int = 0,
+def check_module(module: Module, x: np.ndarray, *, h: float = 1e-5, tol: float = 1e-6, seed: int = 0,
                  atol: float = 1e-9) -> GradcheckReport:
     """Check ``module.backward`` for the input and every parameter.
 
@@ -121,7 +121,7 @@ def check_module(module: Module, x: np.ndarray, *, h: float = 1e-6, tol: float =
     return report
 
 
-def check_loss(loss_fn: Module, pred: np.ndarray, target, *, h: float = 1e-6, tol: float = 1e-6,
+def check_loss(loss_fn: Module, pred: np.ndarray, target, *, h: float = 1e-5, tol: float = 1e-6,
                atol: float = 1e-9) -> GradcheckReport:
     """Check ``loss_fn.backward()`` (d loss / d pred) against finite differences."""
     name = type(loss_fn).__name__
@@ -134,7 +134,7 @@ def check_loss(loss_fn: Module, pred: np.ndarray, target, *, h: float = 1e-6, to
 
 
 def check_function(f: Callable[[np.ndarray], float], grad: Callable[[np.ndarray], np.ndarray], x: np.ndarray, *,
-                   h: float = 1e-6, tol: float = 1e-6, atol: float = 1e-9) -> GradcheckReport:
+                   h: float = 1e-5, tol: float = 1e-6, atol: float = 1e-9) -> GradcheckReport:
     """Check ``grad(x)`` against finite differences of the scalar function ``f(x)``."""
     x = np.array(x, dtype=np.float64)
     analytic = np.asarray(grad(x.copy()), dtype=np.float64)

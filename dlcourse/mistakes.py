@@ -166,7 +166,7 @@ def _canonical(X) -> np.ndarray:
     float32 copy of float64 data, or int32 labels of int64 ones, hash alike."""
     a = np.asarray(X)
     if a.ndim == 0:
-        raise ValueError(f"expected an array with a leading sample axis, got a scalar")
+        raise ValueError("expected an array with a leading sample axis, got a scalar")
     if np.issubdtype(a.dtype, np.floating):
         a = a.astype(np.float32, copy=False)
         a = a + np.float32(0.0)  # -0.0 -> +0.0, so the two zeros hash alike
@@ -193,7 +193,8 @@ def row_hashes(X) -> np.ndarray:
     words = np.ascontiguousarray(raw).view(np.uint64)
     k = words.shape[1]
     if k not in _HASH_MULT:
-        _HASH_MULT[k] = np.random.default_rng(k).integers(1, 2**63, size=k, dtype=np.uint64) * np.uint64(2) + np.uint64(1)
+        odd = np.random.default_rng(k).integers(1, 2**63, size=k, dtype=np.uint64) * np.uint64(2) + np.uint64(1)
+        _HASH_MULT[k] = odd
     h = (words * _HASH_MULT[k]).sum(axis=1, dtype=np.uint64)
     return h ^ (h >> np.uint64(31))
 

@@ -146,7 +146,8 @@ RUNS = [
         lambda: moons(600, 80, 0.2, 9), lambda: mlp([2, 32, 2]), sgd(0.2), 40, batch_size=4, seed=9),
     Run("ideal", "noisy_spirals_small_val", "MLP 2-64-64-3 on spirals, batch 16, Adam 0.01, 90 validation samples",
         lambda: spirals(900, 90, 0.03, 5), lambda: mlp([2, 64, 64, 3]), adam(0.01), 40, batch_size=16, seed=5),
-    Run("ideal", "noisy_sine_small_val", "MLP 1-32-32-1 tanh, MSE on a sine (noise 0.2), batch 8, 40 validation samples",
+    Run("ideal", "noisy_sine_small_val",
+        "MLP 1-32-32-1 tanh, MSE on a sine (noise 0.2), batch 8, 40 validation samples",
         lambda: sine(600, 40, 0.2, 8), lambda: mlp([1, 32, 32, 1], Tanh), adam(0.01), 40, batch_size=8, seed=8,
         loss="mse"),
     # -- underfitting: both losses stay high (model too small) or still fall at the end ---------
@@ -172,7 +173,8 @@ RUNS = [
     # -- validation easier than training (seed 8.7.4) ------------------------------------------------
     Run("val_easier", "moons_heavy_dropout", "MLP 2-64-64-2 with dropout 0.5 (train loss measured with dropout on)",
         lambda: moons(1000, 500, 0.2, 30), lambda: mlp([2, 64, 64, 2], p=0.5), adam(0.01), 40, seed=30),
-    Run("val_easier", "digits_noise_augmentation", "MLP 64-64-10 on digits, Gaussian noise 0.6 added to training inputs",
+    Run("val_easier", "digits_noise_augmentation",
+        "MLP 64-64-10 on digits, Gaussian noise 0.6 added to training inputs",
         lambda: digits(seed=31), lambda: mlp([64, 64, 10]), adam(3e-3), 40, seed=31, transform=GaussianNoise(0.6)),
     Run("val_easier", "moons_clean_val", "MLP 2-32-2: training moons with noise 0.35, validation moons with noise 0.05",
         lambda: moons(1000, 500, 0.35, 32, val_noise=0.05), lambda: mlp([2, 32, 2]), adam(0.01), 40, seed=32),

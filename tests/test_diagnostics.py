@@ -9,7 +9,6 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-import dlcourse
 from dlcourse.data import DataLoader, load_digits
 from dlcourse.diagnostics import (LABELS, STAGES, Diagnosis, diagnose, find_learning_rate, overfit_small_sample,
                                   plot_learning_curves, smooth, time_iterations)
@@ -83,7 +82,10 @@ def test_history_input_and_classes_shortcut():
 
 
 # -- robustness: noisy but healthy curves ---------------------------------------------------------
-@pytest.mark.parametrize("path", sorted(FIXTURES.glob("ideal__*.json")), ids=ids(sorted(FIXTURES.glob("ideal__*.json"))))
+IDEAL = sorted(FIXTURES.glob("ideal__*.json"))
+
+
+@pytest.mark.parametrize("path", IDEAL, ids=ids(IDEAL))
 def test_noisy_healthy_curves_stay_ideal(path):
     """3 % multiplicative jitter on every training epoch and 10 % on every validation epoch."""
     record, t, v = load(path)
@@ -232,7 +234,8 @@ def test_four_samples_come_from_different_classes(digits):
 def test_lr_finder_picks_a_rate_that_drops_the_loss(digits):
     matplotlib.use("Agg")
     make = lambda: Sequential(Linear(64, 32), ReLU(), Linear(32, 10))  # noqa: E731
-    res = find_learning_rate(make, (digits.X_train, digits.y_train), optimizer=lambda p, lr: SGD(p, lr=lr, momentum=0.9))
+    res = find_learning_rate(make, (digits.X_train, digits.y_train),
+                             optimizer=lambda p, lr: SGD(p, lr=lr, momentum=0.9))
     assert res.lrs == [1e-1, 1e-2, 1e-3, 1e-4] and all(len(c) == 100 for c in res.losses)
     assert res.best_lr == 1e-1
     drops = dict(zip(res.lrs, res.drops))

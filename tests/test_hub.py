@@ -389,6 +389,8 @@ c.JupyterHub.load_roles.append({{"name": "hub-test", "services": ["hub-test"],
         if log_file.exists():  # pytest shows this only when the test failed
             print("---- hub log (last 150 lines) ----")
             print("\n".join(log_file.read_text(errors="replace").splitlines()[-150:]))
+        if log_file.exists() and os.environ.get("DLCOURSE_HUB_LOG"):  # keep the whole log
+            shutil.copy(log_file, os.environ["DLCOURSE_HUB_LOG"])
         uids = {a.pw_uid for a in accounts.values()}
         step("teardown")
         if admin is not None and proc is not None and proc.poll() is None:

@@ -106,12 +106,12 @@ def manual_training(model, toggle_modes: bool, epochs=3, val_accuracy=True):
             opt.zero_grad()
             out = model(xb)
             loss_fn(out, yb)
-            train_acc = accuracy(out, yb)  # training accuracy after the loss: fine  # noqa: F841
+            accuracy(out, yb)  # training accuracy after the loss, before backward: fine
             model.backward(loss_fn.backward())
             opt.step()
         if toggle_modes:
             model.eval()
-        val_loss = loss_fn(model(Xv), yv)  # noqa: F841
+        loss_fn(model(Xv), yv)  # validation loss
         if val_accuracy:
             accuracy(model(Xv), yv)
 

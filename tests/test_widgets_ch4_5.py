@@ -215,7 +215,7 @@ def test_optimizer_race_surface_change_resets_defaults_and_divergence_is_reporte
     d = move(w, "methods", ("Adam", "BFGS"))
     assert set(d["paths"]) == {"Adam", "BFGS"}
     assert len(w.artists["path:GD"].get_xdata()) == 0 and len(w.artists["path:BFGS"].get_xdata()) > 1
-    assert [t.get_text() for t in w.artists["bx"].get_legend().get_texts()] == ["Adam", "BFGS"]
+    assert [t.get_text() for t in w.figure.axes[1].get_legend().get_texts()] == ["Adam", "BFGS"]
 
 
 # -- 4.4 schedules -----------------------------------------------------------------------------------------------

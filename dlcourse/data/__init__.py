@@ -6,6 +6,8 @@
 - Augmentations (Seed 4.5.8): :class:`RandomHorizontalFlip`, :class:`RandomCrop`, :class:`CenterCrop`,
   :class:`FiveCrop`, :class:`BrightnessContrast`, :class:`Compose`, :func:`predict_with_crops`.
 - :func:`load_digits`, :func:`load_fashion_mnist` — real images shipped with the package (no network).
+- :func:`make_shapes` (segmentation masks), :func:`make_mnist1d`, sequence tasks (:func:`make_adding_problem`,
+  :func:`make_copy_task`, :func:`make_sine`) and a character corpus (:func:`load_char_corpus`) — all generated offline.
 """
 from .augment import (BrightnessContrast, CenterCrop, Compose, FiveCrop, RandomCrop, RandomHorizontalFlip, crop,
                       hflip, predict_with_crops)
@@ -13,6 +15,10 @@ from .datasets import Dataset, load_digits, load_fashion_mnist
 from .loader import DataLoader
 from .split import XY, Splits, train_val_test_split
 from .synthetic import make_blobs, make_circles, make_moons, make_spirals
+from .shapes import make_shapes
+from .sequences import adding_baseline_mse, make_adding_problem, make_copy_task, make_sine
+from .mnist1d import MNIST1D, make_mnist1d
+from .text import CharVocab, load_char_corpus, make_char_batches
 
 __all__ = [
     "DataLoader",
@@ -21,4 +27,6 @@ __all__ = [
     "RandomHorizontalFlip", "RandomCrop", "CenterCrop", "FiveCrop", "BrightnessContrast", "Compose",
     "hflip", "crop", "predict_with_crops",
     "Dataset", "load_digits", "load_fashion_mnist",
+    "make_shapes", "make_adding_problem", "adding_baseline_mse", "make_copy_task", "make_sine",
+    "MNIST1D", "make_mnist1d", "CharVocab", "load_char_corpus", "make_char_batches",
 ]

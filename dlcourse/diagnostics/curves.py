@@ -24,12 +24,13 @@ of the run.
 1. **diverged** — a loss is NaN or infinite; or the smoothed training loss ends above 1.5× its
    first value *and* above 2× its minimum (it exploded); or, given ``baseline``, it ends above
    5× the baseline (no trained model should be five times worse than a constant guess).
-2. **lr_too_high** — the training loss *spikes*: after the first epoch it jumps above 2× its
-   first value and comes back (else rule 1 would have fired); or it *climbs back up*: it ends
-   more than 25 % (and more than 3 ``noise``) above its minimum (taken after a running median
-   of 3, so one lucky epoch does not count); or it is *rough*: ``noise`` exceeds 15 % of the
-   smaller of how far it dropped and where it ended (but at least 5 % of where it ended).  A healthy training loss (an average over an epoch) is smooth and does not
-   climb; oscillation and climbing are what too large steps produce.
+2. **lr_too_high** — the training loss *spikes*: after the first tenth of the run (at least two
+   epochs) it jumps above 2× its first value and comes back (else rule 1 would have fired); or
+   it *climbs back up*: it ends more than 25 % (and more than 3 ``noise``) above its minimum
+   (taken after a running median of 3, so one lucky epoch does not count); or it is *rough*:
+   ``noise`` exceeds 15 % of the smaller of how far it dropped and where it ended (but at least
+   5 % of where it ended).  A healthy training loss (an average over an epoch) is smooth and
+   does not climb; oscillation and climbing are what too large steps produce.
 3. **overfitting** (needs ``val_loss``) — the smoothed validation loss has its minimum at least
    max(5, E/5) epochs before the end and climbs after it: it ends more than 5 % and more than
    3 validation-noise above the minimum, the least-squares slope of the raw validation loss
@@ -171,6 +172,148 @@ def _result(label: str, reason: str, evidence: dict) -> Diagnosis:
     return Diagnosis(label, reason, clean, ADVICE[label])
 
 
+@dataclass
+class _Curves:
+    """The raw and smoothed curves plus the evidence gathered so far (filled in rule by rule)."""
+
+    t: np.ndarray
+    ts: np.ndarray
+    v: np.ndarray | None
+    vs: np.ndarray | None
+    baseline: float | None
+    ev: dict
+
+    @property
+    def E(self) -> int:
+        return len(self.t)
+
+
+def _rule_exploded(c: _Curves) -> Diagnosis | None:
+    """Rule 1: the loss ends far above its start (and its minimum), or far above a constant guess."""
+    ev, first, end, lo = c.ev, c.ev["train_first"], c.ev["train_end"], c.ev["train_min"]
+    if end > EXPLODE_START * first and end > EXPLODE_MIN * lo:
+        return _result("diverged", f"the training loss exploded: it ends at {end:.3g}, above 1.5x its first value "
+                                   f"{first:.3g}", ev)
+    if c.baseline is not None and end > EXPLODE_BASELINE * c.baseline:
+        return _result("diverged", f"the training loss ends at {end:.3g}, more than 5x the loss of a constant "
+                                   f"prediction ({c.baseline:.3g})", ev)
+    return None
+
+
+def _rule_lr_too_high(c: _Curves) -> Diagnosis | None:
+    """Rule 2: the training loss spikes, climbs back up, or oscillates strongly."""
+    ev, t = c.ev, c.t
+    first, end, noise = ev["train_first"], ev["train_end"], ev["train_noise"]
+    drop = max(first - ev["train_min"], 0.0)
+    lo = float(_running(t, 3, np.median).min())  # a real dip survives a 3-median, a noisy epoch does not
+    rise = end - lo
+    ev["train_rise"] = rise / lo if lo > 0 else math.inf
+    # a curve already flat after epoch 1 has no "drop" to compare the noise with: floor it at 5 % of the level
+    ev["train_roughness"] = noise / max(min(drop, abs(end)), 0.05 * abs(end), 1e-12)
+    settled = t[max(2, c.E // 10):]  # a jump in the first epochs can be a transient (e.g. Adam's start)
+    ev["train_spike"] = float(settled.max() / first) if first > 0 else 0.0
+    if ev["train_spike"] > SPIKE:
+        return _result("lr_too_high", f"the training loss jumped to {settled.max():.3g}, {ev['train_spike']:.1f}x its "
+                                      f"first value, and came back: the steps are too large", ev)
+    if lo > 0 and rise > RISE_REL * lo and rise > RISE_NOISE * noise:
+        return _result("lr_too_high", f"the training loss fell to {lo:.3g} and then rose again to {end:.3g} "
+                                      f"(+{100 * rise / lo:.0f}%)", ev)
+    if ev["train_roughness"] > ROUGH_REL:
+        return _result("lr_too_high", f"the training loss oscillates: noise {noise:.3g} is "
+                                      f"{100 * ev['train_roughness']:.0f}% of its drop ({drop:.3g}) or level "
+                                      f"({end:.3g})", ev)
+    return None
+
+
+def _rule_overfitting(c: _Curves) -> Diagnosis | None:
+    """Rule 3: validation turns up (significantly) after its minimum while training does not."""
+    ev, v, vs, E, end = c.ev, c.v, c.vs, c.E, c.ev["train_end"]
+    k = int(np.argmin(vs))
+    v_lo, v_end = float(vs[k]), float(vs[-1])
+    ev.update(val_first=float(v[0]), val_end=v_end, val_min=v_lo, val_min_epoch=k)
+    if k > E - max(5, E // 5):
+        return None  # the minimum is too close to the end to see a rise
+    v_noise = _noise(v, vs)
+    _, tstat = _slope_t(v[k:])
+    ev.update(val_rise=(v_end - v_lo) / v_lo if v_lo > 0 else math.inf, val_slope_t=tstat,
+              val_noise=v_noise, gap_end=(v_end - end) / v_end if v_end > 0 else 0.0)
+    if (ev["val_rise"] > OVERFIT_RISE and v_end - v_lo > RISE_NOISE * v_noise and tstat > OVERFIT_T
+            and end <= c.ts[k] * OVERFIT_TRAIN and ev["gap_end"] > OVERFIT_GAP):
+        return _result("overfitting", f"validation loss reached its minimum {v_lo:.3g} at epoch {k} and "
+                                      f"rose to {v_end:.3g} (+{100 * ev['val_rise']:.0f}%, slope "
+                                      f"t={tstat:.1f}) while training loss kept falling to {end:.3g}", ev)
+    return None
+
+
+def _rule_val_easier(c: _Curves) -> Diagnosis | None:
+    """Rule 4: over the second half, validation lies clearly below training."""
+    half = slice(c.E // 2, None)
+    ts, vs = c.ts[half], c.vs[half]
+    c.ev["val_below_train"] = float(np.median((ts - vs) / np.maximum(ts, 1e-12)))
+    if c.ev["val_below_train"] > VAL_EASIER_GAP:
+        return _result("val_easier", f"over the second half the validation loss is "
+                                     f"{100 * c.ev['val_below_train']:.0f}% below the training loss", c.ev)
+    return None
+
+
+def _rule_lr_too_low(c: _Curves) -> Diagnosis | None:
+    """Rule 5: an almost straight, steady descent (a healthy curve is convex)."""
+    ev, ts, E = c.ev, c.ts, c.E
+    third = max(E // 3, 1)
+    early = (ts[0] - ts[third]) / third
+    late = (ts[E - 1 - third] - ts[-1]) / third
+    ev["slope_ratio"] = late / early if early > 0 else 0.0
+    ev["fraction_decreasing"] = float(np.mean(np.diff(ts) < 0))
+    if (early > 0 and ev["slope_ratio"] > LINEAR_SLOPE_RATIO and ev["fraction_decreasing"] >= LINEAR_MONOTONE
+            and ev["train_first"] - ev["train_end"] > RISE_NOISE * ev["train_noise"]):
+        return _result("lr_too_low", f"the training loss falls almost linearly (late slope "
+                                     f"{100 * ev['slope_ratio']:.0f}% of the early slope) from {ev['train_first']:.3g} "
+                                     f"to {ev['train_end']:.3g}", ev)
+    return None
+
+
+def _rule_still_learning(c: _Curves) -> Diagnosis | None:
+    """Rule 6a (seed 8.7.2): both losses are still clearly falling at the end."""
+    ev, ts, E, end = c.ev, c.ts, c.E, c.ev["train_end"]
+    quarter = max(E // 4, 1)
+    ev["last_quarter_drop"] = float((ts[E - 1 - quarter] - end) / max(ts[0] - end, 1e-12))
+    tail = max(E // 3, 4)
+    ev["tail_slope_t"] = _slope_t(c.t[-tail:])[1]
+    still = ev["last_quarter_drop"] > STILL_LEARNING and ev["tail_slope_t"] < -STILL_T
+    if still and c.v is not None:
+        ev["val_tail_slope_t"] = _slope_t(c.v[-tail:])[1]
+        still = ev["val_tail_slope_t"] < -STILL_T_VAL
+    if still:
+        return _result("underfitting", f"the loss is still falling at the end ({100 * ev['last_quarter_drop']:.0f}% "
+                                       f"of its drop came in the last quarter): the model is still learning", ev)
+    return None
+
+
+def _rule_high_plateau(c: _Curves) -> Diagnosis | None:
+    """Rule 6b (seed 8.5): settled high — smoothly (underfitting) or oscillating (lr too high, seed 8.7.4)."""
+    ev, end = c.ev, c.ev["train_end"]
+    level = min(end, float(c.vs[-1])) if c.v is not None else end
+    if c.baseline is not None:
+        ev["level_vs_baseline"] = level / c.baseline
+        high, what = ev["level_vs_baseline"] > HIGH_BASELINE, f"{100 * ev['level_vs_baseline']:.0f}% of the baseline"
+    else:
+        first = ev["train_first"]
+        ev["level_vs_first"] = level / first if first > 0 else 0.0
+        high, what = ev["level_vs_first"] > HIGH_FIRST, f"{100 * ev['level_vs_first']:.0f}% of the first epoch's loss"
+    ev["train_noise_vs_level"] = ev["train_noise"] / max(abs(end), 1e-12)
+    if high and ev["train_noise_vs_level"] > ROUGH_PLATEAU:
+        return _result("lr_too_high", f"the loss dropped and then oscillates on a high plateau ({level:.3g}, {what}; "
+                                      f"noise {100 * ev['train_noise_vs_level']:.0f}% of the level)", ev)
+    if high:
+        return _result("underfitting", f"both losses settled at a high level ({level:.3g}, {what})", ev)
+    return None
+
+
+_RULES = (_rule_exploded, _rule_lr_too_high, _rule_overfitting, _rule_val_easier, _rule_lr_too_low,
+          _rule_still_learning, _rule_high_plateau)
+_NEEDS_VAL = (_rule_overfitting, _rule_val_easier)
+
+
 def diagnose(train_loss, val_loss=None, *, baseline: float | None = None,
              classes: int | None = None) -> Diagnosis:
     """Diagnose a run from its learning curves (seed 8.7, 8.7.4).
@@ -184,7 +327,8 @@ def diagnose(train_loss, val_loss=None, *, baseline: float | None = None,
         classes: shortcut for ``baseline=log(classes)``.
 
     Returns:
-        A :class:`Diagnosis`; ``label`` is one of ``LABELS``.  The rules are in the module docstring.
+        A :class:`Diagnosis`; ``label`` is one of ``LABELS``.  The rules are in the module docstring;
+        they run in that order and the first that fires decides.
     """
     train_loss, val_loss = _split_history(train_loss, val_loss)
     t = _as_curve(train_loss, "train_loss")
@@ -194,111 +338,26 @@ def diagnose(train_loss, val_loss=None, *, baseline: float | None = None,
     if baseline is None and classes is not None:
         baseline = math.log(classes)
 
-    bad = [name for name, c in (("train", t), ("validation", v)) if c is not None and not np.all(np.isfinite(c))]
+    bad = [(name, c) for name, c in (("train", t), ("validation", v)) if c is not None and not np.all(np.isfinite(c))]
     if bad:
-        first = min(int(np.argmax(~np.isfinite(c))) for c in (t, v) if c is not None and not np.all(np.isfinite(c)))
-        return _result("diverged", f"the {' and '.join(bad)} loss became NaN or infinite (epoch {first})",
-                       {"first_nonfinite_epoch": first})
+        first = min(int(np.argmax(~np.isfinite(c))) for _, c in bad)
+        return _result("diverged", f"the {' and '.join(n for n, _ in bad)} loss became NaN or infinite "
+                                   f"(epoch {first})", {"first_nonfinite_epoch": first})
     if len(t) < 4:
         raise ValueError(f"diagnose needs at least 4 epochs of losses, got {len(t)}")
 
-    E = len(t)
     ts = smooth(t)
-    first, end, lo = float(t[0]), float(ts[-1]), float(ts.min())
-    noise = _noise(t, ts)
-    drop = max(first - lo, 0.0)
-    ev: dict = {"epochs": E, "train_first": first, "train_end": end, "train_min": lo, "train_noise": noise,
-                "smoothing_window": _window(E)}
+    ev: dict = {"epochs": len(t), "train_first": float(t[0]), "train_end": float(ts[-1]),
+                "train_min": float(ts.min()), "train_noise": _noise(t, ts), "smoothing_window": _window(len(t))}
     if baseline is not None:
         ev["baseline"] = float(baseline)
-
-    # 1. diverged: exploded relative to its own start, or to a constant guess
-    if end > EXPLODE_START * first and end > EXPLODE_MIN * lo:
-        return _result("diverged", f"the training loss exploded: it ends at {end:.3g}, above 1.5x its first value "
-                                   f"{first:.3g}", ev)
-    if baseline is not None and end > EXPLODE_BASELINE * baseline:
-        return _result("diverged", f"the training loss ends at {end:.3g}, more than 5x the loss of a constant "
-                                   f"prediction ({baseline:.3g})", ev)
-
-    # 2. lr too high: the training loss climbs back up, or oscillates strongly
-    lo_raw = float(_running(t, 3, np.median).min())  # a real dip survives a 3-median, a noisy epoch does not
-    rise = end - lo_raw
-    ev["train_rise"] = rise / lo_raw if lo_raw > 0 else math.inf
-    # a curve already flat after epoch 1 has no "drop" to compare the noise with: floor it at 5 % of the level
-    ev["train_roughness"] = noise / max(min(drop, abs(end)), 0.05 * abs(end), 1e-12)
-    ev["train_spike"] = float(t[1:].max() / first) if first > 0 else 0.0
-    if ev["train_spike"] > SPIKE:
-        return _result("lr_too_high", f"the training loss jumped to {t[1:].max():.3g}, {ev['train_spike']:.1f}x its "
-                                      f"first value, and came back: the steps are too large", ev)
-    if lo_raw > 0 and rise > RISE_REL * lo_raw and rise > RISE_NOISE * noise:
-        return _result("lr_too_high", f"the training loss fell to {lo_raw:.3g} and then rose again to {end:.3g} "
-                                      f"(+{100 * rise / lo_raw:.0f}%)", ev)
-    if ev["train_roughness"] > ROUGH_REL:
-        return _result("lr_too_high", f"the training loss oscillates: noise {noise:.3g} is "
-                                      f"{100 * ev['train_roughness']:.0f}% of its drop ({drop:.3g}) or level "
-                                      f"({end:.3g})", ev)
-
-    if v is not None:
-        vs = smooth(v)
-        k = int(np.argmin(vs))
-        v_lo, v_end = float(vs[k]), float(vs[-1])
-        ev.update(val_first=float(v[0]), val_end=v_end, val_min=v_lo, val_min_epoch=k)
-        # 3. overfitting: validation turns up after its minimum while training does not
-        v_noise = _noise(v, vs)
-        if k <= E - max(5, E // 5):
-            slope, tstat = _slope_t(v[k:])
-            ev.update(val_rise=(v_end - v_lo) / v_lo if v_lo > 0 else math.inf, val_slope_t=tstat,
-                      val_noise=v_noise, gap_end=(v_end - end) / v_end if v_end > 0 else 0.0)
-            if (ev["val_rise"] > OVERFIT_RISE and v_end - v_lo > RISE_NOISE * v_noise and tstat > OVERFIT_T
-                    and end <= ts[k] * OVERFIT_TRAIN and ev["gap_end"] > OVERFIT_GAP):
-                return _result("overfitting", f"validation loss reached its minimum {v_lo:.3g} at epoch {k} and "
-                                              f"rose to {v_end:.3g} (+{100 * ev['val_rise']:.0f}%, slope "
-                                              f"t={tstat:.1f}) while training loss kept falling to {end:.3g}", ev)
-        # 4. validation easier than training
-        half = slice(E // 2, None)
-        ev["val_below_train"] = float(np.median((ts[half] - vs[half]) / np.maximum(ts[half], 1e-12)))
-        if ev["val_below_train"] > VAL_EASIER_GAP:
-            return _result("val_easier", f"over the second half the validation loss is "
-                                         f"{100 * ev['val_below_train']:.0f}% below the training loss", ev)
-
-    # 5. lr too low: an almost straight, steady descent
-    third = max(E // 3, 1)
-    early = (ts[0] - ts[third]) / third
-    late = (ts[E - 1 - third] - ts[-1]) / third
-    ev["slope_ratio"] = late / early if early > 0 else 0.0
-    ev["fraction_decreasing"] = float(np.mean(np.diff(ts) < 0))
-    if (early > 0 and ev["slope_ratio"] > LINEAR_SLOPE_RATIO and ev["fraction_decreasing"] >= LINEAR_MONOTONE
-            and first - end > RISE_NOISE * noise):
-        return _result("lr_too_low", f"the training loss falls almost linearly (late slope "
-                                     f"{100 * ev['slope_ratio']:.0f}% of the early slope) from {first:.3g} to "
-                                     f"{end:.3g}", ev)
-
-    # 6. underfitting: still learning, or stuck high
-    quarter = max(E // 4, 1)
-    total = max(ts[0] - end, 1e-12)
-    ev["last_quarter_drop"] = float((ts[E - 1 - quarter] - end) / total)
-    tail = max(E // 3, 4)
-    ev["tail_slope_t"] = _slope_t(t[-tail:])[1]
-    still = ev["last_quarter_drop"] > STILL_LEARNING and ev["tail_slope_t"] < -STILL_T
-    if still and v is not None:
-        ev["val_tail_slope_t"] = _slope_t(v[-tail:])[1]
-        still = ev["val_tail_slope_t"] < -STILL_T_VAL
-    if still:
-        return _result("underfitting", f"the loss is still falling at the end ({100 * ev['last_quarter_drop']:.0f}% "
-                                       f"of its drop came in the last quarter): the model is still learning", ev)
-    level = min(end, float(vs[-1])) if v is not None else end
-    if baseline is not None:
-        ev["level_vs_baseline"] = level / baseline
-        high, what = ev["level_vs_baseline"] > HIGH_BASELINE, f"{100 * ev['level_vs_baseline']:.0f}% of the baseline"
-    else:
-        ev["level_vs_first"] = level / first if first > 0 else 0.0
-        high, what = ev["level_vs_first"] > HIGH_FIRST, f"{100 * ev['level_vs_first']:.0f}% of the first epoch's loss"
-    ev["train_noise_vs_level"] = noise / max(abs(end), 1e-12)
-    if high and ev["train_noise_vs_level"] > ROUGH_PLATEAU:
-        return _result("lr_too_high", f"the loss dropped and then oscillates on a high plateau ({level:.3g}, {what}; "
-                                      f"noise {100 * ev['train_noise_vs_level']:.0f}% of the level)", ev)
-    if high:
-        return _result("underfitting", f"both losses settled at a high level ({level:.3g}, {what})", ev)
+    curves = _Curves(t, ts, v, None if v is None else smooth(v), baseline, ev)
+    for rule in _RULES:
+        if v is None and rule in _NEEDS_VAL:
+            continue
+        found = rule(curves)
+        if found is not None:
+            return found
     return _result("ideal", "training and validation losses fell together and settled low" if v is not None
                    else "the training loss fell and settled low", ev)
 

@@ -14,3 +14,5 @@ from .upsample import Upsample, interpolation_matrix
 from . import naive, shapes
 from .shapes import (conv_output_size, conv_parameter_count, fc_network_parameter_count, linear_parameter_count,
                      parameter_count, pool_output_size)
+from .blocks import (Concat, DepthwiseSeparableConv, GlobalAvgPool2d, InceptionBlock, ResidualBlock,
+                     conv_bn_relu)

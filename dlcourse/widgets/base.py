@@ -38,9 +38,12 @@ from typing import Any, Sequence
 import ipywidgets as W
 import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.artist import Artist
+from matplotlib.axes import Axes
+from matplotlib.image import AxesImage
 
 __all__ = ["Widget", "float_slider", "log_slider", "int_slider", "dropdown", "checkbox", "toggle_buttons",
-           "select_multiple", "train_full_batch", "grid_points", "COLORS", "CLASS_COLORS"]
+           "select_multiple", "train_full_batch", "grid_points", "set_limits", "COLORS", "CLASS_COLORS"]
 
 #: One colour per curve, consistent across figures (matplotlib's tab10).
 COLORS = plt.get_cmap("tab10").colors
@@ -134,6 +137,7 @@ class Widget:
         self._manager = manager  # keeps the canvas alive; it is not registered with pyplot
         self._configure_canvas()
         self.setup_figure(self.figure)
+        self._setup_blitting()
         for name, control in self.controls.items():
             control.observe(lambda change, name=name: self._on_change(name, change), names="value")
         with self.hold():
@@ -224,11 +228,49 @@ class Widget:
             canvas.resizable = False
             canvas.toolbar_position = "right"
 
+    # -- repainting: blit the data over a cached background --------------------------------------
+    # Drawing tick labels, legends and titles is most of a matplotlib frame.  The artists a figure
+    # updates (everything in ``self.artists``) are marked *animated*: a full draw renders only the
+    # static rest, ``_on_draw_event`` caches that as the background and paints the data on top.
+    # An update then restores the background and repaints only the data — unless ``draw`` changed
+    # something static (axis limits, a legend), which marks the figure stale and costs a full draw.
+    # Matplotlib includes animated artists when saving, so ``savefig`` and inline display still work.
+    def _setup_blitting(self) -> None:
+        animated = list(_artists(self.artists))
+        for ax in {a.axes for a in animated if isinstance(a, AxesImage)}:
+            # an image repainted over the background would hide static points drawn above it
+            animated += [c for c in (*ax.lines, *ax.collections, *ax.patches, *ax.texts) if c not in animated]
+        order = {ax: i for i, ax in enumerate(self.figure.axes)}
+        animated.sort(key=lambda a: (order.get(a.axes, len(order)), a.get_zorder()))
+        for artist in animated:
+            artist.set_animated(True)
+        self._animated = animated
+        self._background = None
+        self.figure.canvas.mpl_connect("draw_event", self._on_draw_event)
+        self.full_draws = 0
+
+    def _on_draw_event(self, event) -> None:
+        canvas = self.figure.canvas
+        if canvas.is_saving():  # savefig draws animated artists itself
+            return
+        self._background = canvas.copy_from_bbox(self.figure.bbox)
+        self._paint_data()
+        self.full_draws += 1
+
+    def _paint_data(self) -> None:
+        for artist in self._animated:
+            if artist.get_visible():
+                (artist.axes or self.figure).draw_artist(artist)
+
     def _repaint(self) -> None:
         canvas = self.figure.canvas
-        if isinstance(canvas, W.DOMWidget):
-            canvas.draw_idle()
-        elif self._output is not None:
+        if self._background is None or self.figure.stale:
+            canvas.draw()  # ipympl sends the frame after the draw event painted the data
+        else:
+            canvas.restore_region(self._background)
+            self._paint_data()
+            canvas.blit(self.figure.bbox)
+        if self._output is not None:  # not ipympl: show a static image
             from IPython.display import display
 
             self._output.clear_output(wait=True)
@@ -265,6 +307,29 @@ class Widget:
     def __repr__(self) -> str:
         values = ", ".join(f"{k}={v!r}" for k, v in self.values.items())
         return f"{type(self).__name__}({values})"
+
+
+def _artists(obj):
+    """Every matplotlib artist in ``obj`` (an artist, or dicts/lists/containers of them)."""
+    if isinstance(obj, Axes):
+        return
+    if isinstance(obj, Artist):
+        if obj.axes is not None or obj.figure is not None:
+            yield obj
+    elif isinstance(obj, dict):
+        for value in obj.values():
+            yield from _artists(value)
+    elif isinstance(obj, (list, tuple)):  # BarContainer is a tuple of patches
+        for value in obj:
+            yield from _artists(value)
+
+
+def set_limits(ax, xlim=None, ylim=None) -> None:
+    """Set axis limits only if they change: a change costs a full redraw (the ticks move)."""
+    if xlim is not None and not np.allclose(ax.get_xlim(), xlim):
+        ax.set_xlim(*xlim)
+    if ylim is not None and not np.allclose(ax.get_ylim(), ylim):
+        ax.set_ylim(*ylim)
 
 
 # -- numerical helpers shared by the figures -----------------------------------------------------------

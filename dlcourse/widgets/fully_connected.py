@@ -10,10 +10,11 @@ from __future__ import annotations
 import numpy as np
 from matplotlib.collections import LineCollection
 from matplotlib.colors import to_rgba
+from matplotlib.ticker import NullLocator
 
 from .. import nn
 from ..nn.shapes import fc_network_parameter_count
-from .base import COLORS, Widget, dropdown, float_slider, int_slider
+from .base import COLORS, Widget, dropdown, float_slider, int_slider, set_limits
 
 __all__ = ["WeightCounter", "ForwardBackwardStepper", "parse_widths"]
 
@@ -91,7 +92,8 @@ class WeightCounter(Widget):
         ax.set_ylabel("parameters")
         ax.set_xlabel("layer i")
         ax.legend(fontsize=7, loc="upper right")
-        self.artists["ax"] = ax
+        ax.yaxis.set_minor_locator(NullLocator())
+        self._ax = ax
         self.artists["edges"] = LineCollection([], colors="0.6", linewidths=0.4, zorder=1)
         net.add_collection(self.artists["edges"])
         self.artists["nodes"] = net.scatter([], [], s=60, zorder=2, edgecolors="k", linewidths=0.6)
@@ -100,7 +102,7 @@ class WeightCounter(Widget):
                                 for i in range(_MAX_LAYERS)]
         net.set_ylim(-0.9, 1.05)
         net.set_axis_off()
-        self.artists["net"] = net
+        self._net = net
         fig.tight_layout()
 
     def compute(self, inputs, hidden_layers, width, outputs, activation, layers):
@@ -120,7 +122,7 @@ class WeightCounter(Widget):
 
     def draw(self, d):
         n = len(d["weights"])
-        ax = self.artists["ax"]
+        ax = self._ax
         for i, (wb, bb, label) in enumerate(zip(self.artists["weight_bars"], self.artists["bias_bars"],
                                                 self.artists["bar_labels"])):
             visible = i < n
@@ -131,9 +133,10 @@ class WeightCounter(Widget):
                 bb.set_height(d["biases"][i])
                 label.set_position((i, d["weights"][i] * 1.3))
                 label.set_text(f"{d['weights'][i] + d['biases'][i]:,}")
-        ax.set_xlim(-0.6, n - 0.4)
-        ax.set_xticks(range(n), [f"{i + 1}" for i in range(n)])
-        ax.set_ylim(1, max(d["weights"]) * 20)
+        if len(ax.get_xticks()) != n or ax.get_xlim()[1] != n - 0.4:
+            ax.set_xlim(-0.6, n - 0.4)
+            ax.set_xticks(range(n), [f"{i + 1}" for i in range(n)])
+        set_limits(ax, ylim=(1, 10 ** np.ceil(np.log10(max(d["weights"]) * 20))))  # whole decades
         self._draw_network(d["widths"])
 
     def _draw_network(self, widths):
@@ -162,7 +165,7 @@ class WeightCounter(Widget):
             else:
                 label.set_text("")
                 dots.set_text("")
-        self.artists["net"].set_xlim(-0.5, len(widths) - 0.5)
+        set_limits(self._net, xlim=(-0.5, len(widths) - 0.5))
 
     def summary(self, d):
         terms = " + ".join(f"{m}·{p} + {m}" for p, m in zip(d["widths"][:-1], d["widths"][1:]))

@@ -17,6 +17,7 @@ from functools import lru_cache
 
 import numpy as np
 from matplotlib.colors import LinearSegmentedColormap, to_rgba
+from matplotlib.ticker import LogLocator, NullLocator
 
 from .. import mistakes, nn
 from .._rng import get_rng
@@ -26,7 +27,7 @@ from ..optim import (SGD, Adam, ExponentialDecay, InverseSqrtDecay, InverseTimeD
                      ManualSchedule, RMSprop, StepDecay, second_order, surfaces)
 from ..train import fit
 from .base import (CLASS_COLORS, COLORS, Widget, checkbox, dropdown, float_slider, grid_points, int_slider,
-                   log_slider, select_multiple, train_full_batch)
+                   log_slider, select_multiple, set_limits, train_full_batch)
 
 __all__ = ["ActivationExplorer", "LossExplorer", "OptimizerRace", "ScheduleExplorer", "RegularizationPlayground",
            "PlaygroundTrainer", "ACTIVATIONS", "surface_residuals"]
@@ -127,7 +128,7 @@ class ActivationExplorer(Widget):
         ax.set_xlim(self.S[0], self.S[-1])
         ax.set_xlabel("pre-activation s")
         ax.legend(loc="upper left", fontsize=8)
-        self.artists["ax"] = ax
+        self._ax = ax
         labels = ("active", "saturated", "dead")
         self.artists["bars"] = bars.bar(labels, [0, 0, 0], color=[COLORS[2], "#ff9f40", "0.55"])
         bars.set_ylim(0, 1.05)
@@ -160,7 +161,7 @@ class ActivationExplorer(Widget):
         lo = min(-0.3, float(d["h"].min()), float(d["dh"].min())) - 0.2
         hi = min(max(1.2, float(d["h"].max()), float(d["dh"].max())), 4.0) + 0.2
         self.artists["density"].set_data(d["s"], lo + 0.25 * (hi - lo) * d["density"])
-        self.artists["ax"].set_ylim(lo, hi)
+        set_limits(self._ax, ylim=(lo, hi))
         for bar, key in zip(self.artists["bars"], ("active", "saturated", "dead")):
             bar.set_height(d["fractions"][key])
         self.artists["grad_text"].set_text(f"mean a'(s) = {d['mean_gradient']:.3f}")
@@ -449,38 +450,43 @@ class OptimizerRace(Widget):
 
     def setup_figure(self, fig):
         ax, bx = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.15, 1]})
-        self.artists["background"] = ax.imshow(np.zeros((2, 2)), origin="lower", cmap="viridis", alpha=0.85,
-                                               aspect="auto", interpolation="bilinear")
+        # static until the surface changes, so it stays in the cached background
+        self._background_image = ax.imshow(np.zeros((2, 2)), origin="lower", cmap="Greys_r", aspect="auto",
+                                           interpolation="bilinear")
         for i, m in enumerate(METHODS):
             style = "-" if m in FIRST_ORDER else "--"
             self.artists["path:" + m], = ax.plot([], [], style, marker="o", ms=2.5, lw=1.3, color=COLORS[i % 10],
                                                  label=m, markevery=0.05 if m in FIRST_ORDER else 1)
             self.artists["value:" + m], = bx.semilogy([], [], style, lw=1.3, color=COLORS[i % 10], label=m)
         self.artists["start"], = ax.plot([], [], "ws", ms=7, mec="k")
-        self.artists["minima"], = ax.plot([], [], "r*", ms=12, mec="k")
+        self._minima, = ax.plot([], [], "r*", ms=12, mec="k")
         ax.set_xlabel("θ₁")
         ax.set_ylabel("θ₂")
         bx.set_xlabel("iteration k")
         bx.set_ylabel("f(θᵏ)")
+        bx.set_ylim(1e-14, 1e5)
+        bx.yaxis.set_major_locator(LogLocator(numticks=7))
+        bx.yaxis.set_minor_locator(NullLocator())
         bx.grid(True, which="major", alpha=0.3)
-        self.artists["ax"], self.artists["bx"] = ax, bx
+        self._ax, self._bx = ax, bx
         self._shown_surface = None
+        self._legend_labels = None
         fig.tight_layout()
 
     def _show_surface(self, key):
         if self._shown_surface == key:
             return
         s, logz, _ = _surface(key)
-        ax = self.artists["ax"]
+        ax = self._ax
         (xa, xb), (ya, yb) = s.bounds
-        bg = self.artists["background"]
+        bg = self._background_image
         bg.set_data(logz)
         bg.set_extent((xa, xb, ya, yb))
         bg.set_clim(float(logz.min()), float(np.percentile(logz, 98)))
         ax.set_xlim(xa, xb)
         ax.set_ylim(ya, yb)
         ax.set_title(SURFACES[key][0], fontsize=9)
-        self.artists["minima"].set_data(s.minima[:, 0], s.minima[:, 1])
+        self._minima.set_data(s.minima[:, 0], s.minima[:, 1])
         self._shown_surface = key
 
     def compute(self, surface, methods, lr, lr_adaptive, beta, beta2, steps, x0, y0):
@@ -502,8 +508,8 @@ class OptimizerRace(Widget):
 
     def draw(self, d):
         self._show_surface(d["surface"])
-        bx = self.artists["bx"]
-        longest, lo, hi = 1, np.inf, -np.inf
+        bx = self._bx
+        longest = 1
         for m in METHODS:
             path_artist, value_artist = self.artists["path:" + m], self.artists["value:" + m]
             if m not in d["paths"]:
@@ -517,15 +523,14 @@ class OptimizerRace(Widget):
             label = m + (" (diverged)" if m in d["diverged"] else "")
             value_artist.set_label(label)
             longest = max(longest, len(vals))
-            finite = vals[np.isfinite(vals)]
-            if finite.size:
-                lo, hi = min(lo, finite.min()), max(hi, finite.max())
         self.artists["start"].set_data([d["start"][0]], [d["start"][1]])
-        bx.set_xlim(0, longest)
-        if np.isfinite(lo):
-            bx.set_ylim(max(lo, 1e-16) / 3, min(hi, 1e12) * 3)
+        set_limits(bx, xlim=(0, self.controls["steps"].value))
         handles = [self.artists["value:" + m] for m in METHODS if m in d["paths"]]
-        bx.legend(handles=handles, labels=[h.get_label() for h in handles], fontsize=6.5, loc="upper right", ncol=2)
+        labels = tuple(h.get_label() for h in handles)
+        if labels != self._legend_labels:  # a new legend costs a full redraw, so only when it changes
+            bx.legend(handles=handles, labels=labels, fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0),
+                      frameon=False)
+            self._legend_labels = labels
 
     def summary(self, d):
         s = _surface(d["surface"])[0]
@@ -624,7 +629,8 @@ class ScheduleExplorer(Widget):
         bx.set_xlabel("epoch")
         bx.set_ylabel("L(θ) − min L")
         bx.legend(fontsize=8)
-        self.artists["ax"], self.artists["bx"] = ax, bx
+        bx.yaxis.set_minor_locator(NullLocator())
+        self._ax, self._bx = ax, bx
         fig.tight_layout()
 
     def compute(self, schedule, lr0, t, step_size, epochs):
@@ -640,14 +646,13 @@ class ScheduleExplorer(Widget):
         self.artists["lr_const"].set_data(e, d["lr_constant"])
         self.artists["err"].set_data(e[:len(d["error"])], d["error"])
         self.artists["err_const"].set_data(e[:len(d["error_constant"])], d["error_constant"])
-        ax, bx = self.artists["ax"], self.artists["bx"]
-        ax.set_xlim(0, e[-1] + 1)
-        ax.set_ylim(0, max(d["lr"].max(), d["lr_constant"].max()) * 1.1)
+        ax, bx = self._ax, self._bx
+        set_limits(ax, xlim=(0, e[-1] + 1), ylim=(0, max(d["lr"].max(), d["lr_constant"].max()) * 1.1))
         errs = np.concatenate([d["error"], d["error_constant"]])
         errs = errs[np.isfinite(errs) & (errs > 0)]
-        bx.set_xlim(0, e[-1] + 1)
-        if errs.size:
-            bx.set_ylim(errs.min() / 2, min(errs.max(), 1e6) * 2)
+        if errs.size:  # whole decades, so that most moves keep the axes (and skip a full redraw)
+            lo, hi = np.floor(np.log10(errs.min())), np.ceil(np.log10(min(errs.max(), 1e6)))
+            set_limits(bx, xlim=(0, e[-1] + 1), ylim=(10 ** lo, 10 ** hi))
 
     def summary(self, d):
         ok = "✓" if d["sum_diverges"] and d["sum_sq_converges"] else "✗"
@@ -753,7 +758,8 @@ class RegularizationPlayground(Widget):
         cx.set_xlabel("weight value")
         cx.set_ylim(0.8, 3000)
         cx.set_yscale("log")
-        self.artists["bx"] = bx
+        cx.yaxis.set_minor_locator(NullLocator())
+        self._bx = bx
         fig.tight_layout()
 
     def compute(self, penalty, lam, dropout, batch_norm, steps):
@@ -773,7 +779,7 @@ class RegularizationPlayground(Widget):
         c = d["curves"]
         self.artists["train"].set_data(c["step"], c["train_loss"])
         self.artists["val"].set_data(c["val_step"], c["val_loss"])
-        self.artists["bx"].set_xlim(0, max(len(c["step"]), 1))
+        set_limits(self._bx, xlim=(0, self.controls["steps"].value))
         counts, _ = np.histogram(np.clip(d["weights"], self.BINS[0], self.BINS[-1] - 1e-9), self.BINS)
         for bar, n in zip(self.artists["hist"], counts):
             bar.set_height(n)
@@ -853,7 +859,7 @@ class PlaygroundTrainer(Widget):
         bx.set_xlabel("step")
         bx.set_ylabel("cross-entropy")
         bx.legend(fontsize=8)
-        self.artists["bx"] = bx
+        self._bx = bx
         self._shown_data = None
         fig.tight_layout()
 
@@ -893,11 +899,10 @@ class PlaygroundTrainer(Widget):
         c = d["curves"]
         self.artists["train"].set_data(c["step"], c["train_loss"])
         self.artists["test"].set_data(c["val_step"], c["val_loss"])
-        bx = self.artists["bx"]
-        bx.set_xlim(0, max(self.controls["steps"].value, 1))
         finite = np.concatenate([c["train_loss"], c["val_loss"]])
         finite = finite[np.isfinite(finite)]
-        bx.set_ylim(0, max(0.8, min(float(finite.max()) if finite.size else 1.0, 3.0)) * 1.05)
+        top = np.ceil(2 * max(0.8, min(float(finite.max()) if finite.size else 1.0, 3.0))) / 2  # in steps of 0.5
+        set_limits(self._bx, xlim=(0, self.controls["steps"].value), ylim=(0, top))
 
     def summary(self, d):
         if d["diverged"]:
