@@ -169,6 +169,8 @@ c.JupyterHub.services = [
             "JUPYTERHUB_DEFAULT_URL": "/lab/tree/?formgrader=true",
         },
         "oauth_no_confirm": True,
+        # The hub exits if a managed service is not up in time (JupyterHub >= 6; default 30 s).
+        "timeout": 120,
     }
 ]
 

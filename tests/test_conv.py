@@ -216,7 +216,9 @@ def test_pytorch_default_init_and_layout():
     assert big.weight.shape == (16, 8, 4, 4)
     bound_t = 1 / np.sqrt(8 * 16)  # PyTorch's fan_in of a transposed convolution: out_channels · kH · kW
     assert 0.95 * bound_t < np.abs(big.weight.data).max() <= bound_t
-    np.testing.assert_array_equal(Conv2d(3, 4, 3, rng=5).weight.data, Conv2d(3, 4, 3, rng=5).weight.data)
+    seeded = Conv2d(3, 4, 3, rng=5)
+    np.testing.assert_array_equal(seeded.weight.data, Conv2d(3, 4, 3, rng=5).weight.data)
+    assert not np.allclose(seeded.bias.data, seeded.weight.data.ravel()[:4])  # bias is not a replay of the weights
 
 
 # -- errors ------------------------------------------------------------------------------------

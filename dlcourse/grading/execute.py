@@ -64,6 +64,7 @@ class HardenedExecute(Execute):
     max_total_output_bytes = Integer(1_000_000, help="output kept per notebook").tag(config=True)
     sandbox = Bool(True, help="start kernels with SandboxKernelManager").tag(config=True)
     check_integrity = Bool(True, help="zero the notebook when numpy/grading code was replaced").tag(config=True)
+    startup_retries = Integer(2, help="new attempts when a kernel dies before the first cell").tag(config=True)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -80,12 +81,24 @@ class HardenedExecute(Execute):
         self._total_out = 0
         self._timed_out = False
         self._cwd = (resources or {}).get("metadata", {}).get("path") or None
-        return super().preprocess(nb, resources, km)
+        for attempt in range(self.startup_retries + 1):
+            try:
+                return super().preprocess(nb, resources, km)
+            except RuntimeError as err:
+                # a kernel that dies before running a single cell is the grader's problem, not the
+                # student's: try again (the log of the dead kernel goes to the grader's log)
+                if self._deadline is not None or attempt == self.startup_retries:
+                    raise
+                log = getattr(getattr(self, "_last_km", None), "last_kernel_log", "")
+                self.log.warning("kernel failed to start (%s), retrying; kernel log:\n%s", err, log)
 
     def create_kernel_manager(self):
         if self.sandbox:
             self.kernel_manager_class = SandboxKernelManager
-        return super().create_kernel_manager()
+        self._last_km = super().create_kernel_manager()
+        # the kernel stops forwarding output a little after the point where we stop keeping it
+        self._last_km.output_limit = 2 * self.max_output_bytes
+        return self._last_km
 
     def preprocess_cell(self, cell, resources, index):
         self._check_assign_resources(resources)
@@ -156,14 +169,10 @@ class HardenedExecute(Execute):
                 return
 
     async def _restart_kernel(self) -> None:
-        try:
-            await ensure_async(self.km.shutdown_kernel(now=True))
-        except Exception as err:  # already dead is fine
-            self.log.debug("shutdown before restart: %s", err)
+        # restart (not shutdown + start): a plain shutdown destroys the manager's zmq context
         if self.kc is not None:
             await ensure_async(self.kc.stop_channels())
-        kwargs = {"cwd": self._cwd} if self._cwd else {}
-        await ensure_async(self.km.start_kernel(extra_arguments=self.extra_arguments, **kwargs))
+        await ensure_async(self.km.restart_kernel(now=True))
         self.kc = self.km.client()
         await ensure_async(self.kc.start_channels())
         await ensure_async(self.kc.wait_for_ready(timeout=self.startup_timeout))
@@ -195,8 +204,7 @@ class HardenedExecute(Execute):
         size = len(content.get("text", "")) + sum(len(str(v)) for v in content.get("data", {}).values())
         used = self._out_bytes.get(cell_index, 0) + size
         self._out_bytes[cell_index] = used
-        self._total_out += size
-        if used > self.max_output_bytes or self._total_out > self.max_total_output_bytes:
+        if used > self.max_output_bytes or self._total_out + size > self.max_total_output_bytes:
             if cell_index not in self._truncated:
                 self._truncated.add(cell_index)
                 limit = (f"{self.max_output_bytes} bytes for this cell" if used > self.max_output_bytes
@@ -205,6 +213,7 @@ class HardenedExecute(Execute):
                                     text=f"\n[output truncated: more than {limit}]\n")
                 outs.append(note)
             return None
+        self._total_out += size  # only what is kept counts against the notebook's budget
         return super().output(outs, msg, display_id, cell_index)
 
     # -- tampering --------------------------------------------------------------------------------

@@ -242,11 +242,22 @@ def _grade(args: tuple[str, str]) -> tuple[str, bool, str, float]:
             result = {"success": False, "error": f"{type(err).__name__}: {err}"}
         if result.get("success"):
             return student, True, "", time.perf_counter() - start
-        error = result.get("error") or result.get("log") or ""
+        error = _nbgrader_error(result)
+        # a fresh API for the next submission: nothing of a failed run may leak into it
+        _WORKER["api"] = make_api(Path(api.coursedir.root))
+        api = _WORKER["api"]
         if "database is locked" not in error:
             break
         time.sleep(0.5 * 2 ** attempt)
-    return student, False, _last_line(error), time.perf_counter() - start
+    return student, False, error, time.perf_counter() - start
+
+
+def _nbgrader_error(result: dict) -> str:
+    """The informative part of a failed NbGraderAPI call: the exception lines of its log and error."""
+    text = (result.get("log") or "") + "\n" + (result.get("error") or "")
+    lines = [ln.strip() for ln in text.splitlines()
+             if re.match(r"\s*[\w.]*(Error|Exception|error)\b", ln.strip()) and "Please see the" not in ln]
+    return "; ".join(dict.fromkeys(lines))[-600:] or _last_line(text)
 
 
 class Journal:

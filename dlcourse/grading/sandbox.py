@@ -63,6 +63,8 @@ class SandboxKernelManager(AsyncKernelManager):
                          "unless $DLCOURSE_KERNEL_LOG names one)"
                          ).tag(config=True)
 
+    #: characters per cell the kernel forwards (set by HardenedExecute; read by kernel_setup)
+    output_limit: int = 0
     _workdir: str | None = None
     _uid: int | None = None
 
@@ -98,7 +100,10 @@ class SandboxKernelManager(AsyncKernelManager):
         home = self._workdir
         env.update(HOME=home, TMPDIR=home, IPYTHONDIR=f"{home}/.ipython", MPLCONFIGDIR=f"{home}/.matplotlib",
                    JUPYTER_RUNTIME_DIR=f"{home}/.runtime", JUPYTER_DATA_DIR=f"{home}/.jupyter",
-                   XDG_CACHE_HOME=f"{home}/.cache", PYDEVD_DISABLE_FILE_VALIDATION="1", MPLBACKEND="Agg")
+                   XDG_CACHE_HOME=f"{home}/.cache", PYDEVD_DISABLE_FILE_VALIDATION="1", MPLBACKEND="Agg",
+                   MALLOC_ARENA_MAX="2")  # glibc reserves 64 MB of address space per thread otherwise
+        if self.output_limit:
+            env["DLCOURSE_MAX_OUTPUT_BYTES"] = str(self.output_limit)
         if self.threads > 0:
             for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
                 env[var] = str(self.threads)
@@ -112,7 +117,8 @@ class SandboxKernelManager(AsyncKernelManager):
         options = {"uid": pw.pw_uid if pw else None, "gid": pw.pw_gid if pw else None,
                    "memory_mb": self.memory_mb, "max_file_mb": self.max_file_mb,
                    "max_processes": self.max_processes if pw else 0, "cpu_seconds": self.cpu_seconds,
-                   "workdir": self._workdir, "log": self.kernel_log or os.environ.get("DLCOURSE_KERNEL_LOG", "")}
+                   "workdir": self._workdir,
+                   "log": self.kernel_log or os.environ.get("DLCOURSE_KERNEL_LOG", "") or f"{self._workdir}/.kernel.log"}
         cmd = [sys.executable, str(LAUNCHER), json.dumps(options), "--", *kernel_cmd]
         kw = dict(kw, cwd=self._workdir, env=env)
         return cmd, kw
@@ -124,10 +130,20 @@ class SandboxKernelManager(AsyncKernelManager):
 
     cleanup_resources = _async_cleanup_resources
 
+    #: the last lines the kernel process wrote to its own stdout/stderr (for error messages)
+    last_kernel_log: str = ""
+
     def _cleanup_sandbox(self) -> None:
         if self._uid is not None:
             kill_user_processes(self._uid)
         if self._workdir:
+            try:
+                with open(f"{self._workdir}/.kernel.log", "rb") as fh:
+                    fh.seek(0, os.SEEK_END)
+                    fh.seek(max(0, fh.tell() - 4000))
+                    self.last_kernel_log = fh.read().decode("utf-8", "replace")
+            except OSError:
+                pass
             shutil.rmtree(self._workdir, ignore_errors=True)
             self._workdir = None
 

@@ -30,6 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
 
+from .._rng import get_rng
 from .._validate import check_dim, check_ndim, float_array, positive_int
 from . import init
 from .module import Module, Parameter
@@ -172,12 +173,13 @@ class Conv2d(Module):
         self.rounding = _check_rounding(owner, rounding)
         kh, kw = self.kernel_size
         fan = in_channels // groups * kh * kw
+        gen = get_rng(rng)  # one generator for weight and bias (an int seed would repeat its draws)
         self.weight = Parameter(np.empty((out_channels, in_channels // groups, kh, kw), dtype=np.float32))
-        init.default_uniform_(self.weight, fan, rng=rng)
+        init.default_uniform_(self.weight, fan, rng=gen)
         self.bias = None
         if bias:
             self.bias = Parameter(np.empty(out_channels, dtype=np.float32))
-            init.default_uniform_(self.bias, fan, rng=rng)
+            init.default_uniform_(self.bias, fan, rng=gen)
         self._ws: dict = {}
 
     def _grouped_weight(self, dtype) -> np.ndarray:
@@ -257,12 +259,13 @@ class ConvTranspose2d(Module):
         self.padding = pair(owner, padding, "padding", minimum=0)
         kh, kw = self.kernel_size
         fan = out_channels * kh * kw
+        gen = get_rng(rng)  # one generator for weight and bias (an int seed would repeat its draws)
         self.weight = Parameter(np.empty((in_channels, out_channels, kh, kw), dtype=np.float32))
-        init.default_uniform_(self.weight, fan, rng=rng)
+        init.default_uniform_(self.weight, fan, rng=gen)
         self.bias = None
         if bias:
             self.bias = Parameter(np.empty(out_channels, dtype=np.float32))
-            init.default_uniform_(self.bias, fan, rng=rng)
+            init.default_uniform_(self.bias, fan, rng=gen)
         self._ws: dict = {}
 
     def output_size(self, h: int, w: int) -> tuple[int, int]:

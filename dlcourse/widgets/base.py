@@ -130,7 +130,7 @@ class Widget:
         self._holding = False
         self._box: W.Box | None = None
         self._output: W.Output | None = None
-        self.status = W.HTML()
+        self.status = W.HTMLMath()  # the browser typesets $…$, the kernel renders nothing
         with plt.ioff():
             manager = plt.new_figure_manager(num=100_000 + next(_figure_ids), figsize=self.figsize)
         self.figure = manager.canvas.figure
@@ -240,6 +240,11 @@ class Widget:
         for ax in {a.axes for a in animated if isinstance(a, AxesImage)}:
             # an image repainted over the background would hide static points drawn above it
             animated += [c for c in (*ax.lines, *ax.collections, *ax.patches, *ax.texts) if c not in animated]
+        for ax in {a.axes for a in animated} - {None}:
+            legend = ax.get_legend()  # keep legends on top of the repainted data
+            if legend is not None and legend not in animated:
+                legend.set_zorder(max(legend.get_zorder(), 10))
+                animated.append(legend)
         order = {ax: i for i, ax in enumerate(self.figure.axes)}
         animated.sort(key=lambda a: (order.get(a.axes, len(order)), a.get_zorder()))
         for artist in animated:
@@ -261,6 +266,8 @@ class Widget:
         for artist in self._animated:
             if artist.get_visible():
                 (artist.axes or self.figure).draw_artist(artist)
+        # drawing a legend re-lays out its frame, which marks the figure stale; that is not a change
+        self.figure.stale = False
 
     def _repaint(self) -> None:
         canvas = self.figure.canvas

@@ -23,7 +23,7 @@ from ..nn.activations import softmax
 from ..optim import Adam
 from ..train import Callback, fit, predict
 from ..unsupervised import PCA, KMeans
-from .base import COLORS, Widget, dropdown, int_slider
+from .base import COLORS, Widget, dropdown, int_slider, set_limits
 
 __all__ = ["TopKExplorer", "KMeansExplorer", "PCAExplorer", "ClassifierRun", "demo_classifier",
            "image_mosaic", "cluster_purity"]
@@ -176,10 +176,15 @@ class TopKExplorer(Widget):
     def setup_figure(self, fig):
         ax_img, ax_bar, ax_curve = fig.subplots(1, 3, gridspec_kw={"width_ratios": [0.8, 1.5, 1.2]})
         self.artists["image"] = ax_img.imshow(np.zeros((8, 8)), cmap="gray_r", vmin=0, vmax=1, extent=(0, 1, 1, 0))
+        self.artists["image_title"] = ax_img.set_title(" ", fontsize=9)
         _image_axes(ax_img)
         n = self.N_CLASSES
         self.artists["bars"] = ax_bar.barh(np.arange(n), np.zeros(n), color="0.8")
-        ax_bar.set_yticks(np.arange(n))
+        # class names as data artists rather than tick labels: a new sample then costs a blit, not a full redraw
+        ax_bar.set_yticks([])
+        self.artists["bar_labels"] = [ax_bar.text(-0.02, i, "10. T-shirt/top", transform=ax_bar.get_yaxis_transform(),
+                                                  ha="right", va="center", fontsize=7) for i in range(n)]
+        self.artists["bar_title"] = ax_bar.set_title(" ", fontsize=9)
         ax_bar.set_ylim(n - 0.5, -0.5)  # rank 1 at the top
         ax_bar.set_xlim(0, 1)
         ax_bar.set_xlabel("softmax probability")
@@ -194,6 +199,7 @@ class TopKExplorer(Widget):
         ax_curve.set_xlabel("k"), ax_curve.set_ylabel("fraction of test images")
         ax_curve.grid(alpha=0.3)
         ax_curve.legend(fontsize=7, loc="lower right")
+        self.artists["curve_title"] = ax_curve.set_title(" ", fontsize=9)
         self._axes = {"image": ax_img, "bar": ax_bar, "curve": ax_curve}
         fig.tight_layout()
 
@@ -213,24 +219,23 @@ class TopKExplorer(Widget):
     def draw(self, d):
         run, k, true = d["run"], d["k"], d["true"]
         self.artists["image"].set_data(d["image"])
-        self._axes["image"].set_title(f"true: {run.classes[true]}", fontsize=9)
+        self.artists["image_title"].set_text(f"true: {run.classes[true]}")
         for pos, (bar, cls) in enumerate(zip(self.artists["bars"], d["order"])):
             bar.set_width(d["probabilities"][cls])
             if cls == true:
                 bar.set_color("#2ca02c" if d["in_top_k"] else "#d62728")
             else:
                 bar.set_color(COLORS[0] if pos < k else "0.8")
-        ax_bar = self._axes["bar"]
-        ax_bar.set_yticks(np.arange(self.N_CLASSES), [f"{i + 1}. {run.classes[c]}" for i, c in enumerate(d["order"])],
-                          fontsize=7)
+        for i, (label, c) in enumerate(zip(self.artists["bar_labels"], d["order"])):
+            label.set_text(f"{i + 1}. {run.classes[c]}")
         self.artists["cut"].set_ydata([k - 0.5, k - 0.5])
         self.artists["cut_label"].set_position((0.98, k - 0.6))
         self.artists["cut_label"].set_text(f"top-{k} above")
         verdict = "in" if d["in_top_k"] else "NOT in"
-        ax_bar.set_title(f"true class rank {d['rank']}: {verdict} the top {k}", fontsize=9)
+        self.artists["bar_title"].set_text(f"true class rank {d['rank']}: {verdict} the top {k}")
         self.artists["curve"].set_ydata(d["curve"])
         self.artists["current"].set_data([k], [d["topk"]])
-        self._axes["curve"].set_title(f"top-1 {d['top1']:.1%} · top-{k} {d['topk']:.1%}", fontsize=9)
+        self.artists["curve_title"].set_text(f"top-1 {d['top1']:.1%} · top-{k} {d['topk']:.1%}")
 
     def summary(self, d):
         k = d["k"]
@@ -311,6 +316,7 @@ class KMeansExplorer(Widget):
         ax_in.set_xlabel("iteration  |  k"), ax_in.set_ylabel("inertia Σ‖x − c‖²")
         ax_in.legend(fontsize=7)
         ax_in.grid(alpha=0.3)
+        self.artists["inertia_title"] = ax_in.set_title(" ", fontsize=9)
         rows = -(-self.K_MAX // self.MOSAIC_COLUMNS)
         g = self.GAP
         self.artists["mosaic"] = ax_c.imshow(image_mosaic(np.zeros((0, 8, 8)), self.MOSAIC_COLUMNS, self.K_MAX, g),
@@ -318,6 +324,7 @@ class KMeansExplorer(Widget):
         self.artists["names"] = [ax_c.text(c * (8 + g) + 3.5, r * (8 + g) - 0.6, "", ha="center", va="bottom",
                                            fontsize=7) for r in range(rows) for c in range(self.MOSAIC_COLUMNS)]
         ax_c.set_ylim(rows * (8 + g) - g - 0.5, -g - 0.5)
+        self.artists["centers_title"] = ax_c.set_title(" ", fontsize=9)
         _image_axes(ax_c)
         self._axes = {"scatter": ax_sc, "inertia": ax_in, "centers": ax_c}
         fig.tight_layout()
@@ -339,14 +346,15 @@ class KMeansExplorer(Widget):
         self.artists["elbow"].set_ydata(d["elbow"])
         self.artists["final"].set_data([d["k"]], [d["elbow"][d["k"] - 1]])
         ax = self._axes["inertia"]
-        ax.set_xlim(0.5, max(self.K_MAX, len(h)) + 0.5)
-        ax.set_ylim(0, max(float(h.max()), float(d["elbow"].max())) * 1.05)
-        ax.set_title(f"{d['n_iter']} iterations, inertia {d['inertia']:,.0f}", fontsize=9)
+        # the k = 1 inertia bounds almost every run: the axes (and their ticks) rarely need to move
+        set_limits(ax, xlim=(0.5, max(self.K_MAX, len(h)) + 0.5),
+                   ylim=(0, max(float(h.max()), float(d["elbow"][0])) * 1.05))
+        self.artists["inertia_title"].set_text(f"{d['n_iter']} iterations, inertia {d['inertia']:,.0f}")
         self.artists["mosaic"].set_data(image_mosaic(d["centers"].reshape(-1, 8, 8), self.MOSAIC_COLUMNS, self.K_MAX,
                                                              self.GAP))
         for j, text in enumerate(self.artists["names"]):
             text.set_text(f"“{d['majority'][j]}”" if j < d["k"] and d["majority"][j] >= 0 else "")
-        self._axes["centers"].set_title(f"{d['k']} centres · purity {d['purity']:.0%}", fontsize=9)
+        self.artists["centers_title"].set_text(f"{d['k']} centres · purity {d['purity']:.0%}")
 
     def summary(self, d):
         return (f"k = {d['k']}: inertia {d['inertia']:,.0f} after {d['n_iter']} Lloyd iterations. "
@@ -416,7 +424,9 @@ class PCAExplorer(Widget):
         ax_var.set_ylim(0, 1.02)
         ax_var.legend(fontsize=7, loc="center right")
         ax_var.grid(alpha=0.3)
+        self.artists["variance_title"] = ax_var.set_title(" ", fontsize=9)
         self.artists["mosaic"] = ax_rec.imshow(np.zeros((2, self.SHOW)), cmap="gray_r", vmin=0, vmax=1)
+        self.artists["mosaic_title"] = ax_rec.set_title(" ", fontsize=9)
         _image_axes(ax_rec)
         self._axes = {"scatter": ax_sc, "variance": ax_var, "reconstruction": ax_rec}
         self._shown = None
@@ -446,19 +456,21 @@ class PCAExplorer(Widget):
             ax_sc.set_ylim(xy[:, 1].min() - pad[1], xy[:, 1].max() + pad[1])
             for bar, r in zip(self.artists["bars"], d["ratio"][:self.BARS]):
                 bar.set_height(r)
+            s = d["side"]
+            rows, cols = 2 * s + max(1, s // 8), self.SHOW * (s + max(1, s // 8)) - max(1, s // 8)
+            self.artists["mosaic"].set_extent((-0.5, cols - 0.5, rows - 0.5, -0.5))
             self._shown = d["dataset"]
         m = max(self.BARS, d["k"] + 2)
         cum = np.cumsum(d["ratio"][:m])
         self.artists["cumulative"].set_data(np.arange(1, len(cum) + 1), cum)
         self.artists["marker"].set_xdata([d["k"], d["k"]])
-        ax_var.set_xlim(0.5, m + 0.5)
-        ax_var.set_title(f"k = {d['k']} of {d['d']}: {d['cumulative']:.1%} of the variance", fontsize=9)
+        set_limits(ax_var, xlim=(0.5, m + 0.5))
+        self.artists["variance_title"].set_text(f"k = {d['k']} of {d['d']}: {d['cumulative']:.1%} of the variance")
         s = d["side"]
         images = np.concatenate([d["original"], np.clip(d["reconstruction"], 0, 1)]).reshape(-1, s, s)
         mosaic = image_mosaic(images, self.SHOW, gap=max(1, s // 8))
         self.artists["mosaic"].set_data(mosaic)
-        self.artists["mosaic"].set_extent((-0.5, mosaic.shape[1] - 0.5, mosaic.shape[0] - 0.5, -0.5))
-        self._axes["reconstruction"].set_title(f"test images (top), from {d['k']} numbers (bottom)", fontsize=9)
+        self.artists["mosaic_title"].set_text(f"test images (top), from {d['k']} numbers (bottom)")
 
     def summary(self, d):
         return (f"Keeping k = {d['k']} of {d['d']} dimensions explains <b>{d['cumulative']:.1%}</b> of the variance; "

@@ -285,19 +285,20 @@ class ForwardBackwardStepper(Widget):
                                                 va="bottom", fontsize=7.5, zorder=3) for n in names}
         self.artists["grad_text"] = {n: ax.text(self._pos[n][0], self._pos[n][1] - 0.19, "", ha="center",
                                                 va="top", fontsize=7.5, color=COLORS[3], zorder=3) for n in names}
-        self.artists["edge_text"] = []
+        # weights change only with the seed: static labels (part of the cached background);
+        # their gradients change every step: animated labels just below them
+        self._weight_text, self.artists["edge_grad"] = [], []
         for kind, j, k, a, b in self._edges:
             if kind == "L":
                 continue
             (xa, ya), (xb, yb) = self._pos[a], self._pos[b]
-            t = 0.3  # near the source: the edges fan out there, so the labels do not collide
-            self.artists["edge_text"].append(ax.text(xa + t * (xb - xa), ya + t * (yb - ya), "", fontsize=6.5,
-                                                     ha="center", va="center", zorder=3,
-                                                     bbox={"boxstyle": "round,pad=0.1", "fc": "white", "ec": "none",
-                                                           "alpha": 0.8}))
-        self.artists["title"] = ax.text(-0.85, 1.3, "", fontsize=10, va="top", weight="bold")
-        self.artists["formula"] = ax.text(-0.85, -1.35, "", fontsize=10, va="bottom")
-        self.artists["target"] = ax.text(X["y"] + 0.35, 1.2, "", fontsize=8, va="top")
+            x, y = xa + 0.3 * (xb - xa), ya + 0.3 * (yb - ya)
+            self._weight_text.append(ax.text(x, y + 0.03, "", fontsize=6.5, ha="center", va="bottom", color="0.3",
+                                             zorder=3))
+            self.artists["edge_grad"].append(ax.text(x, y - 0.03, "", fontsize=6.5, ha="center", va="top",
+                                                     color=COLORS[3], zorder=3))
+        ax.text(X["y"] + 0.35, 1.2, "target y = (1, 0)", fontsize=8, va="top")
+        self._shown_weights = None
         fig.tight_layout()
 
     def compute(self, stage, x1, x2, activation, seed, lr):
@@ -346,26 +347,20 @@ class ForwardBackwardStepper(Widget):
             node_text["L"].set_text(f"L = {d['loss']:.4f}")
         if "update" in vis:
             grad_text["L"].set_text(f"after the step:\nL = {d['loss_after']:.4f}")
+        weights_key = (d["w1"].tobytes(), d["w2"].tobytes())
+        grad_stages = {"w1": "dw1", "w2": "dw2"}
         i = 0
         for kind_e, j, k, _, _ in self._edges:
             if kind_e == "L":
                 continue
-            w, g = (d["w1"], d["dw1"]) if kind_e == "w1" else (d["w2"], d["dw2"])
-            grad_stage = "dw1" if kind_e == "w1" else "dw2"
-            text = f"{w[j, k]:.2f}"
-            color = "0.25"
-            if grad_stage in vis:
-                text += f"\n∂ {g[j, k]:+.3f}"
-                color = COLORS[3] if stage == grad_stage else "0.25"
-            self.artists["edge_text"][i].set_text(text)
-            self.artists["edge_text"][i].set_color(color)
+            if weights_key != self._shown_weights:
+                self._weight_text[i].set_text(f"{d[kind_e][j, k]:.2f}")
+            grad_stage = grad_stages[kind_e]
+            self.artists["edge_grad"][i].set_text(f"∂ {d['d' + kind_e][j, k]:+.3f}" if grad_stage in vis else "")
+            self.artists["edge_grad"][i].set_alpha(1.0 if stage == grad_stage else 0.45)
             i += 1
+        self._shown_weights = weights_key
         self._highlight(stage, hi)
-        title = {"forward": "forward pass", "backward": "backward pass", "update": "update"}[kind]
-        self.artists["title"].set_text(f"step {STAGES.index(stage)}/{len(STAGES) - 1} — {title}")
-        self.artists["title"].set_color(hi)
-        self.artists["formula"].set_text(dict((n, f) for n, _, f in _STAGES)[stage])
-        self.artists["target"].set_text("target y = (1, 0)")
 
     def _highlight(self, stage, color):
         nodes = {"input": ["x0", "x1"], "s1": ["h0", "h1", "h2"], "h1": ["h0", "h1", "h2"], "s2": ["y0", "y1"],
@@ -384,5 +379,12 @@ class ForwardBackwardStepper(Widget):
         self.artists["edges"].set_linewidths(widths)
 
     def summary(self, d):
-        return (f"L = {d['loss']:.4f} → after one step with α = {self.controls['lr'].value:g}: "
-                f"L = {d['loss_after']:.4f}")
+        i = STAGES.index(d["stage"])
+        _, kind, formula = _STAGES[i]
+        color = {"forward": "#1f77b4", "backward": "#d62728", "update": "#2ca02c"}[kind]
+        title = {"forward": "forward pass", "backward": "backward pass", "update": "update"}[kind]
+        line = f"<b style='color:{color}'>step {i}/{len(STAGES) - 1} — {title}:</b> {formula}"
+        if d["stage"] == "update":
+            line += (f" — L = {d['loss']:.4f} → {d['loss_after']:.4f} after one step with "
+                     f"α = {self.controls['lr'].value:g}")
+        return line

@@ -13,11 +13,11 @@ from __future__ import annotations
 from typing import Callable
 
 import numpy as np
+from matplotlib.text import Text
 
 from ..graph import Neuron, Value, draw_graph, graph_layout
-from matplotlib.ticker import MaxNLocator
-
-from .base import COLORS, Widget, checkbox, dropdown, float_slider
+from .base import COLORS, Widget, checkbox, dropdown, float_slider, set_limits
+from .linear_models import nice_ceiling
 
 __all__ = ["ExpressionGraph", "NeuronGraph", "EXPRESSIONS", "finite_difference"]
 
@@ -37,15 +37,19 @@ def _position_key(xy) -> tuple[float, float]:
 
 
 class _GraphFigure(Widget):
-    """Shared part: the drawn graph (left) and the gradient check (right).
+    """Shared part: the drawn graph (top) and the gradient check (bottom).
 
-    Subclasses define ``build(values) -> (root, leaves)`` (``leaves``: name → leaf ``Value``) and
-    ``structure(values)`` (a key that changes when the graph's shape changes).  When only numbers
-    change the node texts are rewritten in place; a new shape is redrawn on the same axes.
+    Subclasses define ``LEAVES`` (names of the inputs whose gradients are compared),
+    ``build(values) -> (root, leaves)`` (``leaves``: name → leaf ``Value``), ``leaf_values(values)``
+    and ``structure(values)`` (a key that changes when the graph's shape changes).  A new shape is
+    drawn by :func:`~dlcourse.graph.draw_graph` on the same axes; the numbers in the boxes are a pool
+    of text artists on top, so that moving an input only rewrites them (a blit, not a full redraw).
     """
 
     figsize = (10.0, 3.8)
     FONTSIZE = 7.5
+    LEAVES: tuple[str, ...] = ()
+    POOL = 32  # more value nodes than any graph of these figures has
 
     def build(self, values: dict) -> tuple[Value, dict]:
         raise NotImplementedError
@@ -60,17 +64,24 @@ class _GraphFigure(Widget):
     def setup_figure(self, fig):
         grid = fig.add_gridspec(2, 3, height_ratios=[2.6, 1.0], width_ratios=[1.0, 1.6, 1.0])
         ax_g = fig.add_subplot(grid[0, :])
+        ax_g.axis("off")
+        ax_g.set_title("forward: data  ·  backward: grad = ∂f/∂node", fontsize=9)
+        self.artists["node_texts"] = [ax_g.text(0, 0, "", ha="center", va="center", fontsize=self.FONTSIZE, zorder=3)
+                                      for _ in range(self.POOL)]
         ax_b = fig.add_subplot(grid[1, 1])
         ax_b.axhline(0, color="0.5", lw=0.8)
         ax_b.set_ylabel("gradient", fontsize=8)
         ax_b.set_title("gradients: backprop (bars) vs finite differences (●)", fontsize=8)
         ax_b.tick_params(labelsize=7)
-        ax_b.yaxis.set_major_locator(MaxNLocator(3, symmetric=True))
+        n = len(self.LEAVES)
+        self.artists["bars"] = ax_b.bar(np.arange(n), np.zeros(n), color=COLORS[0], width=0.6)
+        self.artists["numeric"] = ax_b.scatter(np.arange(n), np.zeros(n), s=18, color="k", zorder=3)
+        ax_b.set_xticks(np.arange(n), self.LEAVES)
+        ax_b.set_xlim(-0.5, n - 0.5)
         self._axes = {"graph": ax_g, "grad": ax_b}
         self._drawn = None
-        self._texts: dict = {}
-        self.artists["bars"] = None
-        self.artists["numeric"] = ax_b.scatter([], [], s=18, color="k", zorder=3)
+        self._graph_artists: list = []
+        self._positions: list[tuple[float, float]] = []
         fig.subplots_adjust(left=0.01, right=0.99, top=0.93, bottom=0.08, hspace=0.25)
 
     def compute(self, **values):
@@ -85,14 +96,23 @@ class _GraphFigure(Widget):
                 "nodes": nodes, "structure": self.structure(values)}
 
     def _redraw_graph(self, root: Value) -> None:
+        """Draw a new graph shape: boxes, circles and arrows from ``draw_graph``, numbers from the pool."""
         ax = self._axes["graph"]
-        ax.cla()
+        for artist in self._graph_artists:
+            artist.remove()
+        before = set(ax.get_children())
         draw_graph(root, ax=ax, fontsize=self.FONTSIZE)
-        # remember which text sits on which node, so that new numbers can be written in place
-        by_position = {_position_key(t.get_position()): t for t in ax.texts}
+        self._graph_artists = [a for a in ax.get_children() if a not in before]
         positions, values, _ = graph_layout(root)
-        self._texts = {i: by_position[_position_key(positions[id(v)])] for i, v in enumerate(values)}
-        ax.set_title("forward: data  ·  backward: grad = ∂f/∂node", fontsize=9)
+        if len(values) > self.POOL:
+            raise ValueError(f"{type(self).__name__}: the graph has {len(values)} value nodes, more than {self.POOL}")
+        self._positions = [positions[id(v)] for v in values]
+        # the pool's texts replace draw_graph's own texts in the value boxes (the operation symbols stay)
+        boxes = {_position_key(p) for p in self._positions}
+        for text in [a for a in self._graph_artists if isinstance(a, Text)]:
+            if _position_key(text.get_position()) in boxes:
+                text.remove()
+                self._graph_artists.remove(text)
 
     @staticmethod
     def node_text(v: Value) -> str:
@@ -104,25 +124,21 @@ class _GraphFigure(Widget):
         if self._drawn != d["structure"]:
             self._redraw_graph(root)
             self._drawn = d["structure"]
-        else:
-            for i, v in enumerate(root.topological_order()):
-                self._texts[i].set_text(self.node_text(v))
-        ax_b = self._axes["grad"]
-        names = list(d["gradients"])
-        if self.artists["bars"] is None or len(self.artists["bars"]) != len(names):
-            if self.artists["bars"] is not None:
-                self.artists["bars"].remove()
-            self.artists["bars"] = ax_b.bar(np.arange(len(names)), np.zeros(len(names)), color=COLORS[0], width=0.6)
-            ax_b.set_xlim(-0.5, len(names) - 0.5)
-        ax_b.set_xticks(np.arange(len(names)), names)
-        g = np.array([d["gradients"][n] for n in names])
-        num = np.array([d["numeric"][n] for n in names])
+        values = root.topological_order()
+        for i, text in enumerate(self.artists["node_texts"]):
+            if i < len(values):
+                text.set_position(self._positions[i])
+                text.set_text(self.node_text(values[i]))
+            else:
+                text.set_text("")
+        g = np.array([d["gradients"][n] for n in self.LEAVES])
+        num = np.array([d["numeric"][n] for n in self.LEAVES])
         for bar, value in zip(self.artists["bars"], g):
             bar.set_height(value)
             bar.set_color(COLORS[0] if value >= 0 else COLORS[3])
-        self.artists["numeric"].set_offsets(np.column_stack([np.arange(len(names)), num]))
-        span = max(float(np.abs(np.concatenate([g, num])).max()), 1e-3) * 1.2
-        ax_b.set_ylim(-span, span)
+        self.artists["numeric"].set_offsets(np.column_stack([np.arange(len(num)), num]))
+        span = nice_ceiling(max(float(np.abs(np.concatenate([g, num])).max()), 1e-6) * 1.1)
+        set_limits(self._axes["grad"], ylim=(-span, span))
 
     def summary(self, d):
         worst = max(abs(d["gradients"][n] - d["numeric"][n]) / max(1e-8, abs(d["gradients"][n]) + abs(d["numeric"][n]))
@@ -185,6 +201,7 @@ class ExpressionGraph(_GraphFigure):
     """
 
     columns = 4
+    LEAVES = ("x", "y", "z")
 
     def make_controls(self):
         return {
@@ -227,6 +244,7 @@ class NeuronGraph(_GraphFigure):
     columns = 4
     figsize = (11.0, 3.8)
     FONTSIZE = 6.5
+    LEAVES = ("x0", "x1", "w0", "w1", "b")
 
     def make_controls(self):
         s = lambda v, name: float_slider(v, -3.0, 3.0, 0.1, name, fmt=".1f")  # noqa: E731

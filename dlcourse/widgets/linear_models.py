@@ -9,14 +9,27 @@ from __future__ import annotations
 
 import functools
 
+import contourpy  # matplotlib's own contouring engine (one of its dependencies)
 import numpy as np
 from matplotlib.colors import LinearSegmentedColormap, to_rgba
 
 from ..data import make_blobs, make_circles, make_moons
 from ..linear_models import LinearRegression, LogisticRegression, design_matrix, sigmoid
-from .base import CLASS_COLORS, COLORS, Widget, checkbox, dropdown, float_slider, grid_points, int_slider, log_slider
+from .base import (CLASS_COLORS, COLORS, Widget, checkbox, dropdown, float_slider, grid_points, int_slider, log_slider,
+                   set_limits)
 
-__all__ = ["GradientDescentLine", "LogisticBoundary", "line_data", "gradient_descent_path", "quadratic_features"]
+__all__ = ["GradientDescentLine", "LogisticBoundary", "line_data", "gradient_descent_path", "quadratic_features",
+           "level_set", "nice_ceiling"]
+
+def nice_ceiling(n: float) -> float:
+    """The smallest of …, 0.5, 1, 2, 5, 10, 20, … that is ≥ ``n`` (1 for ``n ≤ 0``): axis limits that move only now and then
+    (a moved axis costs a full redraw instead of a blit)."""
+    n = float(n)
+    if not n > 0:
+        return 1.0
+    scale = 10.0 ** np.floor(np.log10(n))
+    return float(next(m * scale for m in (1, 2, 5, 10) if m * scale >= n * (1 - 1e-12)))
+
 
 #: blue (class 0) → white → orange (class 1), as in the other decision-boundary figures
 BOUNDARY_CMAP = LinearSegmentedColormap.from_list("boundary", [CLASS_COLORS[0], "#ffffff", CLASS_COLORS[1]])
@@ -102,6 +115,7 @@ class GradientDescentLine(Widget):
         ax_fit.set_xlim(-0.1, 3.1)
         ax_fit.set_xlabel("x"), ax_fit.set_ylabel("y")
         ax_fit.legend(fontsize=7, loc="upper left")
+        self.artists["fit_title"] = ax_fit.set_title(" ", fontsize=9)
         self.artists["costs"], = ax_cost.semilogy([], [], color=COLORS[3], lw=1.5, label="J(θ) of gradient descent")
         self.artists["cost_min"] = ax_cost.axhline(1.0, ls="--", color="k", lw=1, label="J(θ*) normal equation")
         ax_cost.set_xlabel("iteration"), ax_cost.set_ylabel("cost J(θ) (log scale)")
@@ -110,6 +124,7 @@ class GradientDescentLine(Widget):
         self.artists["path"], = ax_path.plot([], [], ".-", color=COLORS[3], ms=3, lw=1)
         self.artists["optimum"], = ax_path.plot([], [], "*", color="k", ms=12)
         ax_path.set_xlabel("θ0 (bias)"), ax_path.set_ylabel("θ1 (slope)")
+        self.artists["path_title"] = ax_path.set_title(" ", fontsize=9)
         self.artists["contours"] = None
         self._axes = {"fit": ax_fit, "cost": ax_cost, "path": ax_path}
         self._shown = None
@@ -150,6 +165,9 @@ class GradientDescentLine(Widget):
             self.artists["points"].set_offsets(np.column_stack([d["X"][:, 0], d["y"]]))
             self._axes["fit"].set_ylim(min(d["y"].min(), 0) - 0.5, d["y"].max() + 0.5)
             self._contours(d)
+            # from J(θ = 0) = mean(y²) down to below the minimum: fixed while only α and the iterations move
+            start = float(np.mean(d["y"] ** 2))
+            self._axes["cost"].set_ylim(max(d["cost_min"], 1e-3) * 0.5, max(start, d["cost_min"] * 2) * 2)
             self._shown = d["key"]
         xs = np.array([0.0, 3.0])
         feats = ((xs - d["x_mean"]) / d["x_std"])[:, None]
@@ -159,14 +177,12 @@ class GradientDescentLine(Widget):
         costs = d["costs"]
         self.artists["costs"].set_data(np.arange(len(costs)), costs)
         self.artists["cost_min"].set_ydata([d["cost_min"], d["cost_min"]])
-        ax = self._axes["cost"]
-        ax.set_xlim(0, max(self.controls["iterations"].value, 1))
-        ax.set_ylim(max(d["cost_min"], 1e-3) * 0.5, max(float(costs.max()), d["cost_min"] * 2) * 2)
+        set_limits(self._axes["cost"], xlim=(0, nice_ceiling(self.controls["iterations"].value)))
         self.artists["path"].set_data(d["path"][:, 0], d["path"][:, 1])
         status = "DIVERGED" if d["diverged"] else f"‖θ − θ*‖ = {d['distance']:.3g}"
-        self._axes["path"].set_title(f"path of θ · {status}", fontsize=9)
-        self._axes["fit"].set_title(f"ŷ = {d['theta_gd'][0]:.2f} + {d['theta_gd'][1]:.2f}·"
-                                    f"{'x̃' if d['x_std'] != 1.0 else 'x'}", fontsize=9)
+        self.artists["path_title"].set_text(f"path of θ · {status}")
+        self.artists["fit_title"].set_text(f"ŷ = {d['theta_gd'][0]:.2f} + {d['theta_gd'][1]:.2f}·"
+                                           f"{'x̃' if d['x_std'] != 1.0 else 'x'}")
 
     def summary(self, d):
         if d["diverged"]:
@@ -200,6 +216,17 @@ def _logistic_data(dataset: str, noise: float, n: int = 200) -> tuple[np.ndarray
         X = 1.5 * X
     X.flags.writeable = False
     return X, y
+
+
+def level_set(ticks: tuple[np.ndarray, np.ndarray], values: np.ndarray, level: float) -> np.ndarray:
+    """The curve(s) where ``values (ny, nx)`` on the grid ``ticks = (xs, ys)`` cross ``level``, as points
+    ``(m, 2)`` with NaN rows between separate pieces — one ``Line2D`` can then show a boundary of any
+    shape and be updated in place (a ``contour`` set would have to be re-created every time)."""
+    lines = contourpy.contour_generator(*ticks, values).lines(level)
+    if not lines:
+        return np.empty((0, 2))
+    gap = np.full((1, 2), np.nan)
+    return np.concatenate([piece for line in lines for piece in (line, gap)])[:-1]
 
 
 def quadratic_features(X: np.ndarray) -> np.ndarray:
@@ -239,12 +266,14 @@ class LogisticBoundary(Widget):
     def setup_figure(self, fig):
         ax_b, ax_s, ax_c = fig.subplots(1, 3, gridspec_kw={"width_ratios": [1.15, 1.0, 1.0]})
         (xa, xb), (ya, yb) = self.BOUNDS
-        _, _, self._grid = grid_points(self.BOUNDS, self.RES)
+        xs, ys, self._grid = grid_points(self.BOUNDS, self.RES)
+        self._axis_ticks = (xs, ys)
         self.artists["probability"] = ax_b.imshow(np.full((self.RES, self.RES), 0.5), origin="lower",
                                                   extent=(xa, xb, ya, yb), cmap=BOUNDARY_CMAP, vmin=0, vmax=1,
                                                   aspect="auto", alpha=0.8)
         self.artists["points"] = ax_b.scatter([], [], s=12, edgecolors="k", linewidths=0.4)
-        self.artists["boundary"] = None
+        self.artists["boundary"], = ax_b.plot([], [], color="k", lw=1.5)
+        self.artists["boundary_title"] = ax_b.set_title(" ", fontsize=9)
         ax_b.set_xlim(xa, xb), ax_b.set_ylim(ya, yb)
         ax_b.set_xlabel("x₁"), ax_b.set_ylabel("x₂")
         z = np.linspace(-8, 8, 200)
@@ -256,6 +285,7 @@ class LogisticBoundary(Widget):
         self.artists["cost"], = ax_c.plot([], [], color=COLORS[3])
         ax_c.set_xlabel("iteration"), ax_c.set_ylabel("cost C(θ) (cross-entropy)")
         ax_c.grid(alpha=0.3)
+        self.artists["cost_title"] = ax_c.set_title(" ", fontsize=9)
         self._axes = {"boundary": ax_b, "sigmoid": ax_s, "cost": ax_c}
         self._shown = None
         fig.tight_layout()
@@ -268,7 +298,7 @@ class LogisticBoundary(Widget):
         F = self._features(X, features)
         model = LogisticRegression(lr=lr, epochs=iterations).fit(F, y)
         prob = model.predict_proba(self._features(self._grid, features)).reshape(self.RES, self.RES)
-        return {"X": X, "y": y, "model": model, "theta": model.theta, "history": np.asarray(model.history_),
+        return {"boundary": level_set(self._axis_ticks, prob, 0.5), "X": X, "y": y, "model": model, "theta": model.theta, "history": np.asarray(model.history_),
                 "probability": prob, "logits": model.decision_function(F), "accuracy": model.accuracy(F, y),
                 "cost": model.history_[-1], "key": (dataset, round(noise, 3))}
 
@@ -280,25 +310,18 @@ class LogisticBoundary(Widget):
             self.artists["points"].set_facecolors(colors[d["y"]])
             self._shown = d["key"]
         self.artists["probability"].set_data(d["probability"])
-        if self.artists["boundary"] is not None:
-            self.artists["boundary"].remove()
-            self.artists["boundary"] = None
-        p = d["probability"]
-        if p.min() < 0.5 < p.max():  # the ŷ = 0.5 level set, a line for linear features
-            (xa, xb), (ya, yb) = self.BOUNDS
-            self.artists["boundary"] = ax_b.contour(np.linspace(xa, xb, self.RES), np.linspace(ya, yb, self.RES), p,
-                                                    levels=[0.5], colors="k", linewidths=1.5)
-        ax_b.set_title(f"P(class 1) · accuracy {d['accuracy']:.0%}", fontsize=9)
+        self.artists["boundary"].set_data(*d["boundary"].T)
+        self.artists["boundary_title"].set_text(f"P(class 1) · accuracy {d['accuracy']:.0%}")
         z = np.clip(d["logits"], -7.9, 7.9)
         jitter = (np.arange(len(z)) % 7 - 3) * 0.012  # keep overlapping labels apart
         self.artists["on_sigmoid"].set_offsets(np.column_stack([z, d["y"] + jitter]))
         self.artists["on_sigmoid"].set_facecolors(colors[d["y"]])
         h = d["history"]
         self.artists["cost"].set_data(np.arange(len(h)), h)
-        ax_c = self._axes["cost"]
-        ax_c.set_xlim(0, max(len(h) - 1, 1))
-        ax_c.set_ylim(0, max(float(h.max()), 0.75) * 1.05)
-        ax_c.set_title(f"C(θ) = {d['cost']:.3f}", fontsize=9)
+        # every run starts at C(θ = 0) = log 2 ≈ 0.69: the axes move only when α makes the cost climb
+        top = 0.75 if h.max() <= 0.75 else float(h.max()) * 1.05
+        set_limits(self._axes["cost"], xlim=(0, nice_ceiling(len(h) - 1)), ylim=(0, top))
+        self.artists["cost_title"].set_text(f"C(θ) = {d['cost']:.3f}")
 
     def summary(self, d):
         t = d["theta"]

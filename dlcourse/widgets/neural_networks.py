@@ -133,8 +133,6 @@ class ActivationExplorer(Widget):
         self.artists["bars"] = bars.bar(labels, [0, 0, 0], color=[COLORS[2], "#ff9f40", "0.55"])
         bars.set_ylim(0, 1.05)
         bars.set_ylabel("fraction of units")
-        self.artists["grad_text"] = bars.text(0.5, 0.97, "", transform=bars.transAxes, ha="center", va="top",
-                                              fontsize=9)
         fig.tight_layout()
 
     def compute(self, activation, alpha, mean, std):
@@ -164,12 +162,12 @@ class ActivationExplorer(Widget):
         set_limits(self._ax, ylim=(lo, hi))
         for bar, key in zip(self.artists["bars"], ("active", "saturated", "dead")):
             bar.set_height(d["fractions"][key])
-        self.artists["grad_text"].set_text(f"mean a'(s) = {d['mean_gradient']:.3f}")
 
     def summary(self, d):
         f = d["fractions"]
         return (f"{f['active']:.0%} of the units pass the gradient on, {f['saturated']:.0%} are saturated, "
-                f"{f['dead']:.0%} are dead; on average the gradient is multiplied by {d['mean_gradient']:.3f}.")
+                f"{f['dead']:.0%} are dead; on average the gradient is multiplied by "
+                f"<b>mean a'(s) = {d['mean_gradient']:.3f}</b>.")
 
 
 # =========================================================================================================
@@ -468,9 +466,11 @@ class OptimizerRace(Widget):
         bx.yaxis.set_major_locator(LogLocator(numticks=7))
         bx.yaxis.set_minor_locator(NullLocator())
         bx.grid(True, which="major", alpha=0.3)
+        # one fixed legend: rebuilding it on every move would cost a full redraw
+        bx.legend(handles=[self.artists["value:" + m] for m in METHODS], fontsize=7, loc="upper left",
+                  bbox_to_anchor=(1.01, 1.0), frameon=False)
         self._ax, self._bx = ax, bx
         self._shown_surface = None
-        self._legend_labels = None
         fig.tight_layout()
 
     def _show_surface(self, key):
@@ -509,28 +509,18 @@ class OptimizerRace(Widget):
     def draw(self, d):
         self._show_surface(d["surface"])
         bx = self._bx
-        longest = 1
         for m in METHODS:
             path_artist, value_artist = self.artists["path:" + m], self.artists["value:" + m]
             if m not in d["paths"]:
                 path_artist.set_data([], [])
                 value_artist.set_data([], [])
-                path_artist.set_label("_" + m)
                 continue
             path, vals = d["paths"][m], np.maximum(d["values"][m], 1e-16)
             path_artist.set_data(path[:, 0], path[:, 1])
             value_artist.set_data(np.arange(len(vals)), vals)
-            label = m + (" (diverged)" if m in d["diverged"] else "")
-            value_artist.set_label(label)
-            longest = max(longest, len(vals))
         self.artists["start"].set_data([d["start"][0]], [d["start"][1]])
         set_limits(bx, xlim=(0, self.controls["steps"].value))
-        handles = [self.artists["value:" + m] for m in METHODS if m in d["paths"]]
-        labels = tuple(h.get_label() for h in handles)
-        if labels != self._legend_labels:  # a new legend costs a full redraw, so only when it changes
-            bx.legend(handles=handles, labels=labels, fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0),
-                      frameon=False)
-            self._legend_labels = labels
+
 
     def summary(self, d):
         s = _surface(d["surface"])[0]
