@@ -58,6 +58,22 @@ MOVES = {
                           ("regularization", "l2"), ("dataset", "moons"), ("depth", 2)],
     "WeightCounter": [("width", v) for v in (64, 256, 512)] + [("hidden_layers", 4), ("activation", "prelu_neuron")],
     "ForwardBackwardStepper": [("stage", s) for s in range(1, 13)] + [("x1", 0.3)],
+    # chapters 1-3 (dlcourse.widgets.basics, linear_models, graphs).  The trained classifier of
+    # TopKExplorer, the elbow curve and the full PCA per dataset are computed once by design (the
+    # notebook trains with a progress bar); every k-means, regression and graph move recomputes.
+    "TopKExplorer": [("sample", i) for i in (3, 17, 42)] + [("k", k) for k in (1, 3, 7)]
+                    + [("epochs", 1), ("dataset", "digits"), ("sample", 5), ("dataset", "fashion")],
+    "KMeansExplorer": [("k", k) for k in (3, 6, 12, 20)] + [("iterations", 2), ("iterations", 10), ("init", "random"),
+                                                            ("seed", 4)],
+    "PCAExplorer": [("k", k) for k in (1, 3, 10, 30, 64)] + [("dataset", "fashion"), ("k", 150), ("dataset", "digits")],
+    "GradientDescentLine": [("iterations", n) for n in (10, 100, 500)] + [("lr", 0.02), ("lr", 0.2), ("noise", 1.5),
+                                                                          ("standardize", True), ("lr", 0.9)],
+    "LogisticBoundary": [("iterations", n) for n in (50, 500, 2000)] + [("lr", 2.0), ("dataset", "moons"),
+                                                                        ("features", "quadratic"), ("noise", 0.1)],
+    "ExpressionGraph": [("x", 1.0), ("y", -2.0), ("z", 3.0), ("expression", "shared"), ("x", -1.5),
+                        ("expression", "sigmoid")],
+    "NeuronGraph": [("x0", 0.5), ("w1", -1.0), ("b", 1.0), ("activation", "relu"), ("loss", True), ("target", -0.5),
+                    ("activation", "tanh")],
 }
 CACHES = [nnw._fit_line_cached, nnw._second_order_path, nnw._train_with_schedule]
 

@@ -84,9 +84,13 @@ def test_call_reports_unimplemented_errors_and_mutation():
 def test_gradcheck_catches_a_wrong_gradient():
     p = G.part("01_linear_models/bce_gradient")
     y = np.array([1.0, 0.0])
-    f = lambda v: R1.bce(v, y)  # noqa: E731
-    p.gradcheck(f, lambda v: R1.bce_gradient(v, y), np.array([0.3, 0.6]), "ok")
-    msg = fails(p.gradcheck, f, lambda v: 2 * R1.bce_gradient(v, y), np.array([0.3, 0.6]), "bce_gradient")
+    f = lambda v: R1.bce(v, y)  # noqa: E731  (the reference may be the function: it is not monitored)
+
+    def own_gradient(v):
+        return (v - y) / (v * (1 - v)) / v.size
+
+    p.gradcheck(f, own_gradient, np.array([0.3, 0.6]), "ok")
+    msg = fails(p.gradcheck, f, lambda v: 2 * own_gradient(v), np.array([0.3, 0.6]), "bce_gradient")
     assert "disagrees with finite differences" in msg
     assert "should have the shape of its input" in fails(p.gradcheck, f, lambda v: v[:1], np.array([0.3, 0.6]), "g")
 
@@ -186,8 +190,7 @@ def test_replacing_numpy_grading_or_reference_functions_is_detected(owner, name,
     assert _guard.verify() == []
     with _patched(owner, name, lambda *a, **k: True):
         with pytest.raises(G.TamperDetected, match="scores 0") as info:
-            with G.part("01_linear_models/mse", points=1):
-                pass
+            G.require_intact()   # what every part does on entry and exit
         assert expected in str(info.value)
         assert expected in json.loads(_guard.integrity_report())["problems"][0]
     assert _guard.verify() == []

@@ -224,7 +224,7 @@ def graded(tmp_path_factory):
     base = tmp_path_factory.mktemp("grading")
     course = P.scratch_copy(REPO / "assignments", base / "assignments")
     with open(course / "nbgrader_config.py", "a") as fh:
-        fh.write(TEST_CONFIG)
+        fh.write(TEST_CONFIG + f"c.Exchange.root = {str(base / 'exchange')!r}\n")
     solutions = base / "solutions" / AID
     solutions.mkdir(parents=True)
     shutil.copy(REPO / "solutions" / AID / NB, solutions / NB)

@@ -18,9 +18,11 @@ removed.
 from __future__ import annotations
 
 import copy
+import html
 import json
 import os
 import pwd
+import re
 import secrets
 import shutil
 import signal
@@ -125,6 +127,10 @@ def write_tiny_course(course_root: Path) -> str:
         "c = get_config()\n"
         "c.CourseDirectory.db_url = 'sqlite:///gradebook.db'\n"
         "c.Execute.timeout = 60\n"
+        "# feedback without hidden tests: removed from the inputs, and no source lines in tracebacks\n"
+        "c.Execute.extra_arguments = ['--HistoryManager.hist_file=:memory:', '--InteractiveShell.xmode=Minimal']\n"
+        "c.GenerateFeedback.preprocessors = ['nbgrader.preprocessors.GetGrades',\n"
+        "    'nbgrader.preprocessors.ClearHiddenTests', 'nbconvert.preprocessors.CSSHTMLHeaderPreprocessor']\n"
     )
     return "hub_roundtrip"
 
@@ -536,6 +542,21 @@ print(json.dumps({"text": "\n".join(text), "denied": denied}))
     return out["text"], out["denied"]
 
 
+def visible_text(page: str) -> str:
+    """What a reader of an HTML page sees: tags removed (highlighting splits code into spans)."""
+    return html.unescape(re.sub(r"<[^>]+>", "", page))
+
+
+def hidden_test_lines(source: dict) -> list[str]:
+    """The non-trivial lines between BEGIN/END HIDDEN TESTS in the source notebook."""
+    lines = []
+    for cell in source["cells"]:
+        text = "".join(cell["source"])
+        for block in re.findall(r"### BEGIN HIDDEN TESTS\n(.*?)### END HIDDEN TESTS", text, re.S):
+            lines += [ln.strip() for ln in block.splitlines() if len(ln.strip()) > 8]
+    return lines
+
+
 def test_course_round_trip_on_a_loopback_hub(hub):
     admin, names, assignment = hub["admin"], hub["names"], hub["assignment"]
     instructor, a, b = names["i"], names["a"], names["b"]
@@ -634,7 +655,9 @@ def test_course_round_trip_on_a_loopback_hub(hub):
     if assignment == "hub_roundtrip":
         assert (subs[a]["score"], subs[b]["score"], max_score) == (5.0, 2.0, 5.0)
 
-    step("feedback released")
+    step(f"feedback released; scores {a}: {subs[a]['score']}, {b}: {subs[b]['score']} of {max_score}")
+    hidden = hidden_test_lines(hub["source"])
+    assert hidden or assignment != "hub_roundtrip"
     # --- each student fetches their own feedback -----------------------------------------------
     for user in (a, b):
         client = as_user[user]
@@ -643,9 +666,12 @@ def test_course_round_trip_on_a_loopback_hub(hub):
         feedback = [s["local_feedback_path"] for sub in submitted for s in sub["submissions"]
                     if s.get("local_feedback_path")]
         assert feedback, f"{user} got no feedback: {submitted}"
-        html = client.request("GET", f"/user/{user}/files/{feedback[0]}/{assignment}.html").text
-        assert markers[user] in html and markers[{a: b, b: a}[user]] not in html
-        score = subs[user]["score"]
-        assert f"{score:g}" in html or f"{score}" in html
+        page = client.request("GET", f"/user/{user}/files/{feedback[0]}/{assignment}.html")
+        text = visible_text(page.content.decode("utf-8"))
+        assert markers[user] in text and markers[{a: b, b: a}[user]] not in text
+        total = re.search(r"\(Score: ([0-9.]+) / ([0-9.]+)\)", text)
+        assert total and (float(total[1]), float(total[2])) == (subs[user]["score"], max_score), total
+        leaked = [line for line in hidden if line in text]
+        assert not leaked, f"feedback shows hidden tests: {leaked}"
 
     step(f"round trip with {assignment!r} done ({how})")

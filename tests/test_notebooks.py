@@ -3,9 +3,13 @@
 Parametrized over ``notebooks/[0-9][0-9]_*.ipynb``, so a new chapter is picked up automatically.
 Each notebook is executed with nbclient in a fresh kernel (``store_widget_state=True``: with False,
 nbclient 0.11 crashes on notebooks whose Output widgets capture output), from the ``notebooks/``
-folder, and must finish within ``BUDGET_S`` seconds including the kernel start.
+folder, and must finish within ``BUDGET_S`` seconds including the kernel start.  The kernels run
+single-threaded BLAS unless the environment says otherwise: the suite runs notebooks in parallel
+workers on 2 cores, where extra BLAS threads only contend (small matrix products became up to 70×
+slower on a busy 2-core machine).
 """
 import json
+import os
 import time
 from pathlib import Path
 
@@ -44,8 +48,14 @@ def test_notebook_is_stored_clean(path):
     assert "question" in last_md.lower(), f"{path.name}: end with a short set of questions"
 
 
+@pytest.fixture
+def quiet_blas(monkeypatch):
+    for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        monkeypatch.setenv(var, os.environ.get(var, "1"))  # the kernel inherits the environment
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=_id)
-def test_notebook_executes_headless(path):
+def test_notebook_executes_headless(path, quiet_blas):
     nb = nbformat.read(path, as_version=4)
     client = NotebookClient(nb, timeout=BUDGET_S, kernel_name="python3", store_widget_state=True,
                             resources={"metadata": {"path": str(NOTEBOOKS_DIR)}})

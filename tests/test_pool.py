@@ -65,6 +65,21 @@ def test_fast_pooling_matches_naive_loops(case, ties):
         np.testing.assert_allclose(layer.backward(dout), bwd(dout, x, kernel, stride), rtol=0, atol=1e-10)
 
 
+@pytest.mark.parametrize("kernel", [1, 2, 3, (2, 3), (3, 1)])
+def test_tiling_fast_path_matches_naive_loops_with_ties(kernel):
+    """stride = kernel_size takes the two-stage path (rows, then columns); ties after ReLU are common."""
+    kh, kw = (kernel, kernel) if isinstance(kernel, int) else kernel
+    rng = np.random.default_rng(kh * 10 + kw)
+    x = np.maximum(rng.integers(-2, 3, (2, 3, 3 * kh, 4 * kw)), 0).astype(np.float64)
+    for layer, fwd, bwd in [(MaxPool2d(kernel), max_pool_naive_forward, max_pool_naive_backward),
+                            (AvgPool2d(kernel), avg_pool_naive_forward, avg_pool_naive_backward)]:
+        out = layer(x)
+        np.testing.assert_allclose(out, fwd(x, kernel), rtol=0, atol=1e-12)
+        dout = rng.standard_normal(out.shape)
+        np.testing.assert_allclose(layer.backward(dout), bwd(dout, x, kernel), rtol=0, atol=1e-12)
+        check_module(layer, distinct_values(x.shape, kh + kw)).assert_ok()
+
+
 def test_max_pool_tie_gives_the_gradient_to_one_element_only():
     """An all-zero window (common after ReLU) routes its gradient to the first element, like PyTorch."""
     x = np.zeros((1, 1, 2, 4))

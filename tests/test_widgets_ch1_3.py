@@ -291,11 +291,16 @@ def test_moving_an_input_rewrites_the_same_texts_and_a_new_expression_redraws():
     assert w.figure.axes[0] is ax
 
 
+_EXPRESSION_GRAPH = []
+
+
 @settings(max_examples=20, deadline=None)
 @given(st.sampled_from(list(graphs.EXPRESSIONS)), st.floats(-5, 5), st.floats(-5, 5), st.floats(-5, 5))
 def test_backprop_matches_finite_differences_and_the_hand_derivation(expression, x, y, z):
-    w = graphs.ExpressionGraph(expression=expression, x=round(x, 1), y=round(y, 1), z=round(z, 1))
-    d = w.data
+    if not _EXPRESSION_GRAPH:  # one figure for all examples: the sliders move, as in the notebook
+        _EXPRESSION_GRAPH.append(graphs.ExpressionGraph())
+    w = _EXPRESSION_GRAPH[0]
+    d = w.set(expression=expression, x=round(x, 1), y=round(y, 1), z=round(z, 1)).data
     x, y, z = (w.controls[n].value for n in "xyz")
     expected = {
         "sum_times": ((x + y) * z, {"x": z, "y": z, "z": x + y}),
@@ -309,7 +314,6 @@ def test_backprop_matches_finite_differences_and_the_hand_derivation(expression,
         assert d["gradients"][n] == pytest.approx(expected[1][n], rel=1e-9, abs=1e-12)
         assert d["numeric"][n] == pytest.approx(expected[1][n], rel=1e-5, abs=1e-6)
     assert np.allclose(w.artists["numeric"].get_offsets()[:, 1], [d["numeric"][n] for n in "xyz"])
-    w.close()
 
 
 @pytest.mark.parametrize("activation", ["sigmoid", "tanh", "relu", "linear"])
@@ -345,3 +349,21 @@ def test_neuron_saturation_dead_relu_and_the_loss_switch():
     assert len(d["nodes"]) == n_nodes + 3  # t, a − t and L = (a − t)² (the exponent belongs to the op)
     before = d["output"]
     assert move(w, "target", 0.5)["output"] != before
+
+
+# -- responsiveness: the sliders a student moves most repaint by blitting, not by a full redraw ------------------
+@pytest.mark.parametrize("cls, moves", [
+    (basics.TopKExplorer, [("sample", 3), ("k", 2), ("sample", 4), ("epochs", 2)]),
+    (basics.PCAExplorer, [("k", 5), ("k", 12), ("k", 30)]),
+    (lmw.GradientDescentLine, [("lr", 0.05), ("lr", 0.2), ("iterations", 35)]),
+    (lmw.LogisticBoundary, [("lr", 0.3), ("iterations", 150), ("lr", 0.1)]),
+    (graphs.ExpressionGraph, [("x", 1.0), ("y", 2.0), ("z", -3.5)]),
+    (graphs.NeuronGraph, [("x0", -0.5), ("w1", -2.5), ("b", -2.0)]),
+], ids=lambda v: getattr(v, "__name__", ""))
+def test_frequent_moves_repaint_without_a_full_redraw(cls, moves):
+    w = cls()
+    w.figure.canvas.draw()
+    draws = w.full_draws
+    for name, value in moves:
+        move(w, name, value)
+    assert w.full_draws == draws, f"{cls.__name__}: {w.full_draws - draws} full redraws for {moves}"

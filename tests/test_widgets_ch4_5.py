@@ -100,10 +100,10 @@ def test_every_widget_builds_with_lazy_sliders_and_fresh_data(cls):
 
 BLIT_MOVES = [
     (widgets.ActivationExplorer, "std", 3.0, True),
-    (widgets.ActivationExplorer, "activation", "relu", False),  # new y-limits: a full redraw
+    (widgets.ActivationExplorer, "activation", "relu", True),
     (widgets.LossExplorer, "outliers", 6, True),
     (widgets.OptimizerRace, "lr", 2e-3, True),
-    (widgets.OptimizerRace, "surface", "beale", False),
+    (widgets.OptimizerRace, "surface", "beale", False),  # a new background and new limits: a full redraw
     (widgets.ScheduleExplorer, "schedule", "exponential", None),
     (widgets.RegularizationPlayground, "dropout", 0.3, True),
     (widgets.PlaygroundTrainer, "activation", "relu", None),
@@ -321,14 +321,23 @@ def test_playground_trainer_learns_and_reacts_to_every_control():
 @settings(max_examples=15, deadline=None)
 @given(st.lists(st.integers(1, 40), min_size=2, max_size=6), st.sampled_from(["relu", "prelu_layer", "prelu_neuron"]))
 def test_weight_counter_matches_the_formula_and_the_built_network(widths, activation):
-    w = widgets.WeightCounter(activation=activation, layers=", ".join(map(str, widths)))
-    d = w.data
+    w = _weight_counter()
+    d = w.compute(**{**w.values, "activation": activation, "layers": ", ".join(map(str, widths))})
     hidden = widths[1:-1]
     a = {"relu": 0, "prelu_layer": len(hidden), "prelu_neuron": sum(hidden)}[activation]
     expected = a + sum(m * p + m for p, m in zip(widths[:-1], widths[1:]))  # Seed 5.2
     assert d["total"] == expected == d["model_count"]
-    assert [b.get_height() for b in w.artists["weight_bars"][:len(widths) - 1]] == d["weights"]
-    w.close()
+    assert d["weights"] == [p * m for p, m in zip(widths[:-1], widths[1:])] and d["widths"] == widths
+
+
+_COUNTER = []
+
+
+def _weight_counter():
+    """One widget for all hypothesis examples: building a figure per example would dominate the test."""
+    if not _COUNTER:
+        _COUNTER.append(widgets.WeightCounter())
+    return _COUNTER[0]
 
 
 def test_weight_counter_sliders_and_bad_text():
@@ -337,6 +346,7 @@ def test_weight_counter_sliders_and_bad_text():
     d = move(w, "hidden_layers", 3)
     assert d["widths"] == [784, 256, 256, 256, 10]
     assert sum(t.get_visible() for t in w.artists["bar_labels"]) == 4
+    assert [b.get_height() for b in w.artists["weight_bars"][:4]] == d["weights"]
     w.controls["layers"].value = "784, many, 10"
     assert isinstance(w.error, ValueError) and "whole numbers" in w.status.value
     move(w, "layers", "")

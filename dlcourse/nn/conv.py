@@ -18,7 +18,9 @@ Two details keep the memory traffic low:
 * each output row is computed ``W_q = row / S`` wide instead of ``W_o`` wide ("wide" output):
   the extra ``W_q - W_o`` columns are garbage and are dropped, but they make the windows of a whole
   image a single evenly strided view of the padded buffer.  Their upstream gradient is set to
-  zero, so they add nothing to ``dW`` or ``dx``.
+  zero, so they add nothing to ``dW`` or ``dx``;
+* with ``groups=1`` the bias is an extra row of ones in ``cols`` (the bias trick of a linear
+  model): the forward product adds it and the ``dW`` product also returns ``dL/db``.
 
 Scratch buffers (padded input, columns, gradients) are allocated once per input shape and reused.
 The teaching versions with plain loops are in ``dlcourse.nn.naive``.
@@ -191,16 +193,24 @@ class Conv2d(Module):
         check_ndim("Conv2d", x, 4, "(N, C, H, W)")
         check_dim("Conv2d", x, 1, self.in_channels, "in_channels")
         g = _geometry("Conv2d", x.shape, self.kernel_size, self.stride, self.padding, self.rounding)
-        ws, groups = self._ws, self.groups
-        buf = _workspace(ws, "x_pad", (g.c, g.n, g.rows * g.row), x.dtype)
+        ws, groups, dtype = self._ws, self.groups, x.dtype
+        buf = _workspace(ws, "x_pad", (g.c, g.n, g.rows * g.row), dtype)
         _pad_into(buf, x, g)
-        cols = _workspace(ws, "cols", (g.c, g.kh, g.kw, g.n, g.ho, g.wq), x.dtype)
-        _im2col(buf, g, cols)
-        wide = _workspace(ws, "out_wide", (groups, self.out_channels // groups, g.m), x.dtype)
-        np.matmul(self._grouped_weight(x.dtype), cols.reshape(groups, -1, g.m), out=wide)
-        self._geom, self._cols = g, cols
-        bias = None if self.bias is None else self.bias.data.astype(x.dtype, copy=False)
-        return _from_wide(wide, g, bias)
+        # With one group the bias rides along as an extra row of ones in `cols` (the "bias trick"):
+        # the product adds it, and in backward the same product yields dL/db, saving two passes.
+        fold = self.bias is not None and groups == 1
+        k = g.c * g.kh * g.kw
+        cols = _workspace(ws, "cols", (k + fold, g.m), dtype)
+        _im2col(buf, g, cols[:k].reshape(g.c, g.kh, g.kw, g.n, g.ho, g.wq))
+        wide = _workspace(ws, "out_wide", (groups, self.out_channels // groups, g.m), dtype)
+        weight = self._grouped_weight(dtype)
+        bias = None if self.bias is None else self.bias.data.astype(dtype, copy=False)
+        if fold:
+            cols[k] = 1
+            weight = np.concatenate([weight[0], bias[:, None]], axis=1)[None]
+        np.matmul(weight, cols.reshape(groups, -1, g.m), out=wide)
+        self._geom, self._cols, self._fold = g, cols, fold
+        return _from_wide(wide, g, None if fold else bias)
 
     def backward(self, dout):
         g = self._geom
@@ -213,12 +223,15 @@ class Conv2d(Module):
         dout = dout.astype(dtype, copy=False)
         d_wide = _to_wide(self._ws, "dout_wide", dout, g).reshape(groups, -1, g.m)
         cols = self._cols.reshape(groups, -1, g.m)
-        if self.bias is not None:
-            self.bias.accumulate(d_wide.reshape(self.out_channels, -1).sum(axis=1).astype(self.bias.dtype))
         # dL/dW = dz colsᵀ and dL/dcols = Wᵀ dz, one product per group (the backward pass of seed 5.4)
         dw = np.matmul(d_wide, cols.transpose(0, 2, 1))
+        if self._fold:  # the column of the ones row is dL/db = Σ dz
+            self.bias.accumulate(dw[0, :, -1].astype(self.bias.dtype))
+            dw = dw[:, :, :-1]
+        elif self.bias is not None:
+            self.bias.accumulate(d_wide.reshape(self.out_channels, -1).sum(axis=1).astype(self.bias.dtype))
         self.weight.accumulate(dw.reshape(self.weight.shape).astype(self.weight.dtype, copy=False))
-        dcols = _workspace(self._ws, "dcols", cols.shape, dtype)
+        dcols = _workspace(self._ws, "dcols", (groups, g.c // groups * g.kh * g.kw, g.m), dtype)
         np.matmul(self._grouped_weight(dtype).transpose(0, 2, 1), d_wide, out=dcols)
         dbuf = _workspace(self._ws, "dx_pad", (g.c, g.n, g.rows * g.row), dtype)
         _col2im(dcols.reshape(g.c, g.kh, g.kw, g.n, g.ho, g.wq), g, dbuf)

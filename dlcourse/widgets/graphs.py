@@ -137,8 +137,14 @@ class _GraphFigure(Widget):
             bar.set_height(value)
             bar.set_color(COLORS[0] if value >= 0 else COLORS[3])
         self.artists["numeric"].set_offsets(np.column_stack([np.arange(len(num)), num]))
-        span = nice_ceiling(max(float(np.abs(np.concatenate([g, num])).max()), 1e-6) * 1.1)
-        set_limits(self._axes["grad"], ylim=(-span, span))
+        # the scale grows when a bar would not fit and shrinks only when the bars almost vanish: a
+        # saturating unit is then *seen* to lose its gradients, and moving an input costs a blit,
+        # not a full redraw with new ticks
+        need = max(float(np.abs(np.concatenate([g, num])).max()), 1e-6) * 1.1
+        current = self._axes["grad"].get_ylim()[1]
+        if not need <= current <= 50 * need:
+            span = nice_ceiling(1.5 * need)  # some headroom, so that the next move likely fits
+            set_limits(self._axes["grad"], ylim=(-span, span))
 
     def summary(self, d):
         worst = max(abs(d["gradients"][n] - d["numeric"][n]) / max(1e-8, abs(d["gradients"][n]) + abs(d["numeric"][n]))

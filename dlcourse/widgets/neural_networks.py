@@ -21,11 +21,10 @@ from matplotlib.ticker import LogLocator, NullLocator
 
 from .. import mistakes, nn
 from .._rng import get_rng
-from ..data import make_blobs, make_circles, make_moons, make_spirals
+from ..data import DataLoader, make_blobs, make_circles, make_moons, make_spirals
 from ..nn import init
 from ..optim import (SGD, Adam, ExponentialDecay, InverseSqrtDecay, InverseTimeDecay, L1Penalty, L2Penalty,
                      ManualSchedule, RMSprop, StepDecay, second_order, surfaces)
-from ..train import fit
 from .base import (CLASS_COLORS, COLORS, Widget, checkbox, dropdown, float_slider, grid_points, int_slider,
                    log_slider, select_multiple, set_limits, train_full_batch)
 
@@ -126,6 +125,7 @@ class ActivationExplorer(Widget):
         self.artists["density"], = ax.plot([], [], color="0.4", lw=1, label="density of s")
         ax.axhline(0, color="0.7", lw=0.5, zorder=1)
         ax.set_xlim(self.S[0], self.S[-1])
+        ax.set_ylim(-1.6, 3.0)
         ax.set_xlabel("pre-activation s")
         ax.legend(loc="upper left", fontsize=8)
         self._ax = ax
@@ -156,10 +156,8 @@ class ActivationExplorer(Widget):
         self.artists["regions"].set_data(rgba)
         self.artists["h"].set_data(d["s"], d["h"])
         self.artists["dh"].set_data(d["s"], d["dh"])
-        lo = min(-0.3, float(d["h"].min()), float(d["dh"].min())) - 0.2
-        hi = min(max(1.2, float(d["h"].max()), float(d["dh"].max())), 4.0) + 0.2
+        lo, hi = self._ax.get_ylim()  # fixed: new limits would cost a full redraw on every switch
         self.artists["density"].set_data(d["s"], lo + 0.25 * (hi - lo) * d["density"])
-        set_limits(self._ax, ylim=(lo, hi))
         for bar, key in zip(self.artists["bars"], ("active", "saturated", "dead")):
             bar.set_height(d["fractions"][key])
 
@@ -210,7 +208,7 @@ class LossExplorer(Widget):
     _CLEAN_Y = 1.0 + 2.0 * _X + 0.15 * np.random.default_rng(1).standard_normal(30)
     _OUTLIER_ORDER = np.random.default_rng(2).permutation(30)
     MARGINS = np.linspace(-3.0, 4.0, 141)
-    STEPS = 250
+    STEPS = 200
 
     def make_controls(self):
         return {
@@ -287,7 +285,7 @@ def _fit_line_cached(xb: bytes, yb: bytes, loss: str, steps: int) -> tuple[float
     model = nn.Linear(1, 1, rng=0).double()
     loss_fn = nn.L1Loss() if loss == "l1" else nn.MSELoss()
     # Adam: the L1 gradient has the same size whatever the error, plain GD would need a decaying α
-    opt = Adam(model.parameters(), lr=0.1)
+    opt = Adam(model.parameters(), lr=0.2)
     for _ in range(steps):
         opt.zero_grad()
         loss_fn(model(x), y)
@@ -425,7 +423,7 @@ class OptimizerRace(Widget):
             "lr_adaptive": log_slider(lr_adaptive, 1e-3, 1.0, "α (RMSProp, Adam)"),
             "beta": float_slider(0.9, 0.0, 0.99, 0.01, "β (momentum, RMSProp, Adam β₁)"),
             "beta2": float_slider(0.999, 0.9, 0.9999, 0.0001, "Adam β₂", fmt=".4f"),
-            "steps": int_slider(300, 10, 1000, "iterations", step=10),
+            "steps": int_slider(200, 10, 1000, "iterations", step=10),
             "x0": float_slider(s.default_start[0], xa, xb, 0.05, "start x"),
             "y0": float_slider(s.default_start[1], ya, yb, 0.05, "start y"),
             "methods": select_multiple(METHODS, METHODS, "methods", rows=4),
@@ -502,7 +500,7 @@ class OptimizerRace(Widget):
                 path, messages[m] = _second_order_path(surface, m, start, steps)
             paths[m] = path
             with np.errstate(over="ignore", invalid="ignore"):
-                values[m] = np.array([s.f(p) for p in path])
+                values[m] = np.asarray(s.f(path.T), dtype=float)  # f is vectorised over trailing axes
         return {"surface": surface, "start": np.array(start), "paths": paths, "values": values,
                 "messages": messages, "diverged": diverged}
 
@@ -567,16 +565,35 @@ def _schedule_data():
 
 @lru_cache(maxsize=128)
 def _train_with_schedule(key: str, lr0: float, t: float, step_size: int, epochs: int) -> tuple[np.ndarray, np.ndarray]:
-    """α per epoch and the excess training loss ``L(θ) − min L`` after each epoch."""
+    """α per epoch and the excess training loss ``L(θ) − min L`` after each epoch.
+
+    Minibatch SGD (batch 32) with the schedule applied at the start of every epoch — what
+    ``dlcourse.train.fit(schedule=...)`` does, without its per-epoch bookkeeping (validation pass,
+    history, mistake detectors), because the figure retrains twice on every move.
+    """
     X, y, best = _schedule_data()
     model = nn.Linear(5, 1, rng=0)
     init.zeros_(model.weight)
     schedule = SCHEDULES[key][1](lr0, t, step_size, epochs)
-    # the "validation" data is the training set on purpose: we measure the optimization, not generalization
-    with mistakes.silenced("train_test_overlap"):
-        history = fit(model, nn.MSELoss(), SGD(model.parameters(), lr=lr0), (X, y), epochs=epochs, batch_size=16,
-                      val_data=(X, y), schedule=schedule, progress=False, rng=0)
-    return np.array(schedule.values(epochs)), np.maximum(np.array(history.val_loss, dtype=float) - best, 1e-12)
+    opt, loss_fn = SGD(model.parameters(), lr=lr0), nn.MSELoss()
+    loader = DataLoader(X, y, batch_size=32, shuffle=True, rng=0)
+    excess = []
+    with np.errstate(over="ignore", invalid="ignore"):
+        for epoch in range(epochs):
+            schedule.apply(opt, schedule.first_epoch + epoch)
+            for xb, yb in loader:
+                opt.zero_grad()
+                out = model(xb)
+                if not np.all(np.isfinite(out)):
+                    break  # diverged: the curve ends here
+                loss_fn(out, yb)
+                model.backward(loss_fn.backward())
+                opt.step()
+            out = model(X)
+            if not np.all(np.isfinite(out)):
+                break
+            excess.append(loss_fn(out, y) - best)
+    return np.array(schedule.values(epochs)), np.maximum(np.array(excess, dtype=float), 1e-12)
 
 
 class ScheduleExplorer(Widget):
@@ -725,7 +742,7 @@ class RegularizationPlayground(Widget):
             "lam": log_slider(1e-3, 1e-5, 1e-1, "λ"),
             "dropout": float_slider(0.0, 0.0, 0.8, 0.05, "dropout p"),
             "batch_norm": checkbox(False, "batch normalization"),
-            "steps": int_slider(200, 50, 600, "training steps", step=25),
+            "steps": int_slider(150, 50, 600, "training steps", step=25),
         }
 
     def setup_figure(self, fig):
