@@ -75,7 +75,7 @@ MOVES = {
     "NeuronGraph": [("x0", 0.5), ("w1", -1.0), ("b", 1.0), ("activation", "relu"), ("loss", True), ("target", -0.5),
                     ("activation", "tanh")],
 }
-CACHES = [nnw._fit_line_cached, nnw._second_order_path, nnw._train_with_schedule]
+CACHES = [nnw._fit_lines_cached, nnw._second_order_path, nnw._train_with_schedule]
 
 
 def encode_png(fig) -> None:

@@ -35,8 +35,8 @@ def _names(variable: str) -> list[str]:
     value = os.environ.get(variable, "").strip()
     if value.startswith("@"):
         value = Path(value[1:]).read_text()
-    names = value.replace(",", " ").split()
-    return sorted({n for n in names if not n.startswith("#")})
+    lines = (line.split("#", 1)[0] for line in value.splitlines())  # comments start with #
+    return sorted({name for line in lines for name in line.replace(",", " ").split()})
 
 
 def _home(user: str, fallback: str) -> str:
@@ -166,7 +166,7 @@ c.JupyterHub.services = [
             "JUPYTER_CONFIG_PATH": os.pathsep.join(
                 [os.path.join(ROLE_CONFIG, "instructor"), NBGRADER_CONFIG_DIR]
             ),
-            "JUPYTERHUB_DEFAULT_URL": "/lab/tree/?formgrader=true",
+            "JUPYTERHUB_DEFAULT_URL": "/lab?formgrader=true",
         },
         "oauth_no_confirm": True,
         # The hub exits if a managed service is not up in time (JupyterHub >= 6; default 30 s).

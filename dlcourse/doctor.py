@@ -51,12 +51,12 @@ LAB_PLUGINS = {
     "nbgrader:course-list": False,
     "nbgrader:create-assignment": False,
 }
+# (`jupyter server extension disable` refuses nbgrader 0.9's extensions: its validation cannot
+# find them, so it writes nothing; the JSON files in deploy/jupyter-config/ are the reliable way.)
 STUDENT_CONFIG_FIX = (
-    "give students the student configuration: JUPYTER_CONFIG_PATH=<repo>/deploy/jupyter-config/student "
-    "(the course images and deploy/jupyterhub_config.py do this), or system-wide: "
-    "jupyter server extension disable --sys-prefix nbgrader.server_extensions.formgrader "
-    "nbgrader.server_extensions.course_list && jupyter labextension disable --level=sys_prefix "
-    "nbgrader:formgrader nbgrader:course-list nbgrader:create-assignment"
+    "start students' servers with JUPYTER_CONFIG_PATH=<repo>/deploy/jupyter-config/student (the course images "
+    "and deploy/jupyterhub_config.py do this), or copy that folder's jupyter_server_config.json and "
+    "labconfig/page_config.json into <environment>/etc/jupyter/"
 )
 # The widget manager's major version and the @jupyter-widgets/base protocol major it speaks
 # (jupyterlab_widgets 3.x ships manager 5.x for ipywidgets 8; jupyterlab_widgets 1.x, manager 3.x
@@ -204,14 +204,15 @@ def server_extensions() -> dict[str, bool]:
     return dict(ExtensionConfigManager(read_config_path=jupyter_config_path()).get_jpserver_extensions())
 
 
-def disabled_lab_plugins() -> set[str]:
-    """JupyterLab plugins disabled by ``labconfig/page_config.json`` on the Jupyter config path."""
+def lab_plugin_switches(key: str = "disabledExtensions") -> set[str]:
+    """JupyterLab plugins listed as true under ``key`` (``disabledExtensions``, ``lockedExtensions``)
+    in the ``labconfig/page_config.json`` files on the Jupyter config path."""
     from jupyterlab_server.config import get_static_page_config
 
-    disabled = get_static_page_config(level="all").get("disabledExtensions", {})
-    if isinstance(disabled, list):
-        return set(disabled)
-    return {name for name, off in disabled.items() if off}
+    listed = get_static_page_config(level="all").get(key, {})
+    if isinstance(listed, list):
+        return set(listed)
+    return {name for name, on in listed.items() if on}
 
 
 def plugin_disabled(plugin: str, disabled: set[str]) -> bool:
@@ -272,8 +273,12 @@ def check_widgets(kernel: dict, labext: dict[str, dict]) -> list[Check]:
 
 
 def check_nbgrader(role: str, extensions: dict[str, bool], disabled: set[str], labext: dict[str, dict],
-                   nbgrader_version: str | None) -> list[Check]:
-    """Server and lab extensions of nbgrader against what ``role`` should have."""
+                   nbgrader_version: str | None, locked: set[str] = frozenset()) -> list[Check]:
+    """Server and lab extensions of nbgrader against what ``role`` should have.
+
+    For a student, the instructor plugins must also be locked: since JupyterLab 4.1 a user can
+    re-enable a disabled plugin in the Plugin Manager unless it is locked.
+    """
     if nbgrader_version is None:
         status = "info" if role == "local" else "fail"
         return [Check("nbgrader", status, "nbgrader is not installed in the server's environment",
@@ -299,7 +304,7 @@ def check_nbgrader(role: str, extensions: dict[str, bool], disabled: set[str], l
         wanted = student_may if role == "student" else True
         if enabled != wanted:
             (wrong_on if enabled else wrong_off).append(plugin)
-    shown = ", ".join(sorted(n for n, on in extensions.items() if on and n.startswith("nbgrader")))
+    shown = ", ".join(sorted(n.rsplit(".", 1)[-1] for n, on in extensions.items() if on and n.startswith("nbgrader")))
     if role == "student" and wrong_on:
         checks.append(Check("nbgrader", "fail", "a student is offered instructor tools: " + ", ".join(wrong_on),
                             STUDENT_CONFIG_FIX))
@@ -309,6 +314,12 @@ def check_nbgrader(role: str, extensions: dict[str, bool], disabled: set[str], l
                else "instructor") + ", or jupyter server extension enable --sys-prefix <name> / "
                "jupyter labextension enable --level=sys_prefix <plugin>")
         checks.append(Check("nbgrader", status, "disabled for this role: " + ", ".join(wrong_off), fix))
+    unlocked = [p for p, student_may in LAB_PLUGINS.items()
+                if not student_may and p not in locked and plugin_disabled(p, disabled)]
+    if role == "student" and unlocked:
+        checks.append(Check("nbgrader", "warn", "disabled but not locked (a student can re-enable them in the "
+                            "Plugin Manager): " + ", ".join(unlocked),
+                            "jupyter labextension lock --level=sys_prefix " + " ".join(unlocked)))
     if not (role == "student" and wrong_on) and not wrong_off:
         checks.append(Check("nbgrader", "ok", f"extensions as a {role} should have them (server: {shown or 'none'})"))
     return checks
@@ -356,6 +367,7 @@ def nbgrader_settings(cwd: str | None = None) -> dict:
         if cwd:
             os.chdir(cwd)
         app = NbGrader()
+        app.log.setLevel("ERROR")  # "no nbgrader_config.py found" is normal on a laptop
         app.config_file_paths.extend([os.getcwd(), *jupyter_config_path()])
         app.load_config_file()
         config = app.config
@@ -421,7 +433,8 @@ def run(role: str, skip: tuple[str, ...] = (), kernel_name: str = "python3", exc
     except ImportError:
         nbgrader_version = None
     if "nbgrader" not in skip:
-        checks += check_nbgrader(role, server_extensions(), disabled_lab_plugins(), labext, nbgrader_version)
+        checks += check_nbgrader(role, server_extensions(), lab_plugin_switches("disabledExtensions"), labext,
+                                 nbgrader_version, lab_plugin_switches("lockedExtensions"))
     if "data" not in skip:
         checks += check_data()
     if "exchange" not in skip:

@@ -542,6 +542,38 @@ print(json.dumps({"text": "\n".join(text), "denied": denied}))
     return out["text"], out["denied"]
 
 
+def lab_page_config(client: Client, user: str) -> dict:
+    """The page configuration JupyterLab serves to ``user`` (disabled and locked plugins)."""
+    page = client.request("GET", f"/user/{user}/lab").text
+    found = re.search(r'<script id="jupyter-config-data" type="application/json">(.*?)</script>', page, re.S)
+    assert found, page[:2000]
+    return json.loads(found[1])
+
+
+def service_environment_names(hub: dict) -> set[str]:
+    """The JUPYTERHUB_* variables of the formgrader service process the hub started."""
+    uid = hub["accounts"]["g"].pw_uid
+    for pid in pids_of({uid}):
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+            environ = Path(f"/proc/{pid}/environ").read_bytes()
+        except OSError:
+            continue
+        if b"jupyterhub-singleuser" in cmdline:
+            names = {item.split(b"=", 1)[0].decode() for item in environ.split(b"\0") if item}
+            return {n for n in names if n.startswith("JUPYTERHUB_")}
+    raise AssertionError("no formgrader service process found")
+
+
+def k8s_formgrader_environment_names() -> set[str]:
+    import yaml
+
+    docs = list(yaml.safe_load_all((DEPLOY / "z2jh" / "formgrader.yaml").read_text()))
+    deployment = next(d for d in docs if d["kind"] == "Deployment")
+    (container,) = deployment["spec"]["template"]["spec"]["containers"]
+    return {e["name"] for e in container["env"]}
+
+
 def visible_text(page: str) -> str:
     """What a reader of an HTML page sees: tags removed (highlighting splits code into spans)."""
     return html.unescape(re.sub(r"<[^>]+>", "", page))
@@ -589,6 +621,16 @@ def test_course_round_trip_on_a_loopback_hub(hub):
     assert courses["success"], courses
     assert [(c["course_id"], c["kind"]) for c in courses["value"] if c["kind"] == "jupyterhub"] == \
         [(COURSE, "jupyterhub")]
+    # JupyterLab's page config: the student's instructor plugins are disabled and locked.
+    student_page, instructor_page = lab_page_config(alice, a), lab_page_config(teacher, instructor)
+    instructor_tools = {"nbgrader:formgrader", "nbgrader:course-list", "nbgrader:create-assignment"}
+    assert instructor_tools <= set(student_page["disabledExtensions"]), student_page["disabledExtensions"]
+    assert instructor_tools <= set(student_page.get("lockedExtensions", [])), student_page.get("lockedExtensions")
+    assert not instructor_tools & set(instructor_page["disabledExtensions"])
+    # The Kubernetes formgrader (deploy/z2jh/formgrader.yaml) gets every variable the hub gives
+    # the formgrader service it starts itself.
+    missing = service_environment_names(hub) - k8s_formgrader_environment_names()
+    assert not missing, f"deploy/z2jh/formgrader.yaml lacks {sorted(missing)}"
     # Everybody got the chapter notebooks in ~/<course>/notebooks.
     copied = alice.json("GET", f"/user/{a}/api/contents/{COURSE}/notebooks")
     assert any(item["name"].endswith(".ipynb") for item in copied["content"])

@@ -3,6 +3,7 @@
 Each test moves controls the way a student would and checks the model *and* the plotted data
 against the lecture's formulas computed independently here (numpy, finite differences).
 """
+import io
 import math
 
 import numpy as np
@@ -367,3 +368,29 @@ def test_frequent_moves_repaint_without_a_full_redraw(cls, moves):
     for name, value in moves:
         move(w, name, value)
     assert w.full_draws == draws, f"{cls.__name__}: {w.full_draws - draws} full redraws for {moves}"
+
+
+REPAINTS = [
+    (basics.TopKExplorer, "sample", 17),
+    (basics.KMeansExplorer, "k", 4),
+    (basics.PCAExplorer, "k", 3),
+    (lmw.GradientDescentLine, "lr", 0.2),
+    (lmw.LogisticBoundary, "features", "quadratic"),
+    (graphs.ExpressionGraph, "x", 2.5),
+    (graphs.ExpressionGraph, "expression", "exp"),  # a new graph shape: a full redraw
+    (graphs.NeuronGraph, "loss", True),
+]
+
+
+@pytest.mark.parametrize("cls, control, value", REPAINTS, ids=lambda p: getattr(p, "__name__", str(p)))
+def test_repainted_frame_matches_a_full_render(cls, control, value):
+    """Blitted or fully redrawn, the canvas must show what a full render (savefig) of the figure shows."""
+    w = cls()
+    move(w, control, value)
+    shown = np.asarray(w.figure.canvas.buffer_rgba()).astype(int)
+    buffer = io.BytesIO()
+    w.figure.savefig(buffer, format="rgba", dpi=w.figure.dpi)
+    full = np.frombuffer(buffer.getvalue(), np.uint8).reshape(shown.shape).astype(int)
+    differs = np.abs(shown - full).max(axis=2) > 40
+    assert differs.mean() < 0.01, f"{differs.mean():.1%} of the pixels differ from a full render"
+    w.close()

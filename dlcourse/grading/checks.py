@@ -287,8 +287,10 @@ class Part:
         if exc_type is None:
             require_intact()
             print(f"✓ {self.label}: passed")
-        elif issubclass(exc_type, GradingFailure) and not str(exc).startswith("✗"):
-            exc.args = (f"✗ {self.label}: {exc}",)
+        elif issubclass(exc_type, GradingFailure):
+            if not str(exc).startswith("✗"):
+                exc.args = (f"✗ {self.label}: {exc}",)
+            exc.with_traceback(None)  # the student sees the test line and the message, not our internals
         return False
 
     # -- running the student's code -------------------------------------------------------------

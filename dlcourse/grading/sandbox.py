@@ -31,7 +31,7 @@ import tempfile
 from pathlib import Path
 
 from jupyter_client.manager import AsyncKernelManager
-from traitlets import Enum, Integer, List, Unicode
+from traitlets import Bool, Enum, Integer, List, Unicode
 
 SLOT_ENV = "DLCOURSE_SANDBOX_SLOT"
 #: run by path (not with -m) so that starting a kernel does not import the dlcourse package twice
@@ -59,6 +59,10 @@ class SandboxKernelManager(AsyncKernelManager):
     threads = Integer(1, help="BLAS/OpenMP threads per kernel (parallel graders share the cores)").tag(config=True)
     private_paths = List(Unicode(), help="paths made inaccessible to other users before a sandboxed kernel "
                          "starts (course directory, solutions/)").tag(config=True)
+    grant_traverse = Bool(True, help="as root: add the search bit (o+x, never o+r) to directories above the "
+                          "Python installation and the dlcourse package that other users cannot enter (e.g. a "
+                          "pyenv Python under /root), so the sandbox user can run the kernel; False: refuse "
+                          "to grade instead").tag(config=True)
     kernel_log = Unicode("", help="file receiving the kernel process's own stdout/stderr ('' = discard, "
                          "unless $DLCOURSE_KERNEL_LOG names one)"
                          ).tag(config=True)
@@ -93,6 +97,16 @@ class SandboxKernelManager(AsyncKernelManager):
         pw = ensure_user(self.user_name()) if drop else None
         if drop:
             lock_private_paths(self.private_paths)
+            blocked = inaccessible_ancestors(runtime_paths())
+            if blocked and self.grant_traverse:
+                for folder in blocked:
+                    os.chmod(folder, os.stat(folder).st_mode | 0o001)
+                self.log.warning("made %s traversable (o+x) so that the sandbox user can run Python",
+                                 ", ".join(map(str, blocked)))
+            elif blocked:
+                raise RuntimeError(f"the sandbox user cannot reach Python: {', '.join(map(str, blocked))} "
+                                   f"cannot be entered by other users; run chmod o+x on them, install Python "
+                                   f"elsewhere, or set SandboxKernelManager.grant_traverse=True")
         source_dir = Path(kw.get("cwd") or os.getcwd())
         self._workdir = tempfile.mkdtemp(prefix="dlcourse-kernel-")
         _copy_inputs(source_dir, Path(self._workdir))
@@ -169,6 +183,28 @@ def ensure_user(name: str) -> pwd.struct_passwd:
     if pw.pw_uid == 0:
         raise RuntimeError(f"sandbox user {name!r} has uid 0; use an unprivileged user")
     return pw
+
+
+def runtime_paths() -> list[Path]:
+    """What a kernel must reach: the interpreter (through symlinks), its prefixes, numpy, ipykernel, dlcourse."""
+    import ipykernel
+    import numpy
+
+    import dlcourse
+
+    paths = [Path(os.path.realpath(sys.executable)), Path(sys.prefix), Path(sys.base_prefix), Path(sys.exec_prefix)]
+    paths += [Path(m.__file__).resolve().parent for m in (numpy, ipykernel, dlcourse)]
+    return paths
+
+
+def inaccessible_ancestors(paths) -> list[Path]:
+    """Directories on the way to ``paths`` that "other" users may not enter (no o+x)."""
+    blocked = []
+    for path in paths:
+        for folder in [*reversed(Path(path).parents), *([Path(path)] if Path(path).is_dir() else [])]:
+            if folder.is_dir() and not os.stat(folder).st_mode & 0o001 and folder not in blocked:
+                blocked.append(folder)
+    return blocked
 
 
 def lock_private_paths(paths) -> None:

@@ -35,13 +35,16 @@ from .module import Module, Parameter
 
 
 # -- shared formulas --------------------------------------------------------------------------------
-def _input_weight_grads(da: np.ndarray, x: np.ndarray, h_prev: np.ndarray, weight_ih: np.ndarray):
+def _input_weight_grads(da: np.ndarray, x: np.ndarray, h_prev: np.ndarray, weight_ih: np.ndarray,
+                        with_bias: bool = True):
     """Backward of ``a = x W_ihᵀ + h_prev W_hhᵀ + b`` except ``dh_prev`` (the layers get it in the loop).
 
     Shapes: ``da (M, G·H)``, ``x (M, D)``, ``h_prev (M, H)`` with ``M`` rows (a batch, or batch × time)
-    → ``dx (M, D)``, ``dW_ih (G·H, D)``, ``dW_hh (G·H, H)``, ``db (G·H,)``.
+    → ``dx (M, D)``, ``dW_ih (G·H, D)``, ``dW_hh (G·H, H)``, ``db (G·H,)`` (``None`` if not
+    ``with_bias``).  Here ``dx`` uses ``weight_ih``'s columns only, so ``x`` may carry extra columns.
     """
-    return da @ weight_ih, da.T @ x, da.T @ h_prev, da.sum(axis=0)
+    db = da.sum(axis=0) if with_bias else None
+    return da @ weight_ih, da.T @ x, da.T @ h_prev, db
 
 
 def rnn_local_grad(h: np.ndarray) -> np.ndarray:
@@ -137,25 +140,36 @@ def lstm_local_grads(gates: np.ndarray, c_prev: np.ndarray, tanh_c: np.ndarray):
     return p, k
 
 
-def lstm_cell_backward(dh: np.ndarray, dc: np.ndarray, f: np.ndarray, local, out: np.ndarray | None = None):
+def lstm_cell_backward(dh: np.ndarray, dc: np.ndarray, f: np.ndarray, local, out: np.ndarray | None = None,
+                       work: np.ndarray | None = None):
     """One step of the LSTM cell backward (seed 7.3, chain rule through the cell equations).
 
     ``dh (N, H)``: total gradient w.r.t. ``h_t``; ``dc (N, H)``: gradient w.r.t. ``c_t`` arriving from step
     ``t+1``; ``f (N, H)``: the forget gate of step ``t``; ``local = (p, k)`` from ``lstm_local_grads`` for
-    step ``t``.  Returns ``(da (N, 4H), dc_prev (N, H))``; ``out`` is an optional contiguous ``(N, 4H)``
-    buffer for ``da``.
+    step ``t``.  Returns ``(da (N, 4H), dc_prev (N, H))``::
 
-    The cell path ``dc_prev = dc · f`` has no squashing non-linearity, which is why gradients survive
+        dc_t = dc + dh · k                      (both paths into c_t)
+        da   = p ∘ [dc_t, dc_t, dc_t, dh]       (the four gates' pre-activations)
+        dc_prev = dc_t · f
+
+    The cell path ``dc_prev = dc_t · f`` has no squashing non-linearity, which is why gradients survive
     many steps when ``f ≈ 1`` (seed 7.3, "Cell prevents vanishing gradients").
+    ``out``: optional ``(N, 4H)`` array for ``da``; ``work``: optional ``(N, 4, H)`` scratch array (the
+    layer reuses one across steps and may already hold ``dh`` in ``work[:, 3]``).
     """
     p, k = local
     n, hsz = dh.shape
-    dc = dc + dh * k
-    da = np.empty((n, 4 * hsz), dtype=dh.dtype) if out is None else out
-    da4 = da.reshape(n, 4, hsz)
-    np.multiply(p[:, :3, :], dc[:, None, :], out=da4[:, :3, :])
-    np.multiply(p[:, 3, :], dh, out=da4[:, 3, :])
-    return da, dc * f
+    e = np.empty((n, 4, hsz), dtype=dh.dtype) if work is None else work
+    dc_t = e[:, 0, :]
+    np.multiply(dh, k, out=dc_t)
+    dc_t += dc
+    e[:, 1, :] = dc_t
+    e[:, 2, :] = dc_t
+    if not np.may_share_memory(dh, e):
+        e[:, 3, :] = dh
+    # one contiguous product instead of a broadcast over the gate axis (3x faster in numpy)
+    da = np.multiply(p.reshape(n, 4 * hsz), e.reshape(n, 4 * hsz), out=out)
+    return da, dc_t * f
 
 
 # -- single steps (what the assignments implement) --------------------------------------------------
@@ -243,20 +257,30 @@ class _Recurrent(Module):
         return tuple(p.data.astype(dtype, copy=False) for p in (self.weight_ih, self.weight_hh, self.bias))
 
     def _project_inputs(self, x: np.ndarray, w_ih: np.ndarray, b: np.ndarray):
-        """``x W_ihᵀ + b`` for every step in one matrix product, time-major ``(T, N, G·H)``."""
-        n, t, d = x.shape
-        x_tm = np.ascontiguousarray(x.transpose(1, 0, 2))
-        xw = (x_tm.reshape(t * n, d) @ w_ih.T).reshape(t, n, -1)
-        xw += b
-        return x_tm, xw
+        """``x W_ihᵀ + b`` for every step in one matrix product, time-major ``(T, N, G·H)``.
 
-    def _accumulate(self, da: np.ndarray, x_tm: np.ndarray, h_prev: np.ndarray, w_ih: np.ndarray) -> np.ndarray:
-        """Parameter gradients summed over all steps with one product each; returns ``dx (N, T, D)``."""
+        The bias rides along as an extra input that is always 1 (``[x, 1] [W_ih, b]ᵀ``), which saves
+        a pass over the output here and the sum for ``db`` in the backward pass.  Returns the
+        time-major augmented input ``(T, N, D+1)`` (kept for the backward pass) and the projection.
+        """
+        n, t, d = x.shape
+        x_aug = np.empty((t, n, d + 1), dtype=x.dtype)
+        x_aug[..., :d] = x.transpose(1, 0, 2)
+        x_aug[..., d] = 1.0
+        w_aug = np.concatenate([w_ih, b[:, None]], axis=1)
+        return x_aug, (x_aug.reshape(t * n, d + 1) @ w_aug.T).reshape(t, n, -1)
+
+    def _accumulate(self, da: np.ndarray, x_aug: np.ndarray, h_prev: np.ndarray, w_ih: np.ndarray) -> np.ndarray:
+        """Parameter gradients summed over all steps, one product each; returns ``dx (N, T, D)``.
+
+        ``_input_weight_grads`` over ``T·N`` rows, with ``db = Σ da`` taken as the last column of
+        ``daᵀ [x, 1]`` (the bias is the weight of the constant input 1).
+        """
         t, n, _ = da.shape
-        dx, dw_ih, dw_hh, db = _input_weight_grads(da.reshape(t * n, -1), x_tm.reshape(t * n, -1),
-                                                   h_prev.reshape(t * n, -1), w_ih)
-        for p, g in ((self.weight_ih, dw_ih), (self.weight_hh, dw_hh), (self.bias, db)):
-            p.accumulate(g.astype(p.dtype, copy=False))
+        dx, dw_aug, dw_hh, _ = _input_weight_grads(da.reshape(t * n, -1), x_aug.reshape(t * n, -1),
+                                                   h_prev.reshape(t * n, -1), w_ih, with_bias=False)
+        for p, g in ((self.weight_ih, dw_aug[:, :-1]), (self.weight_hh, dw_hh), (self.bias, dw_aug[:, -1])):
+            p.accumulate(g.astype(p.dtype))
         return np.ascontiguousarray(dx.reshape(t, n, -1).transpose(1, 0, 2))
 
     def _check_dout(self, dout) -> np.ndarray:
@@ -293,7 +317,7 @@ class RNN(_Recurrent):
         x = self._check_input(x)
         n, t, _ = x.shape
         w_ih, w_hh, b = self._weights(x.dtype)
-        x_tm, xw = self._project_inputs(x, w_ih, b)
+        x_aug, xw = self._project_inputs(x, w_ih, b)
         hs = np.empty((t + 1, n, self.hidden_size), dtype=x.dtype)  # hs[0] = h0, hs[s+1] = h_s
         hs[0] = self._initial_state(h0, n, x.dtype, "h0")
         w_hh_t = w_hh.T
@@ -301,13 +325,13 @@ class RNN(_Recurrent):
             np.matmul(hs[s], w_hh_t, out=hs[s + 1])
             hs[s + 1] += xw[s]
             np.tanh(hs[s + 1], out=hs[s + 1])
-        self._cache = (x_tm, hs)
+        self._cache = (x_aug, hs)
         return np.ascontiguousarray(hs[1:].transpose(1, 0, 2))
 
     def backward(self, dout):
         dout_tm = self._check_dout(dout)
-        x_tm, hs = self._cache
-        t, n, _ = x_tm.shape
+        x_aug, hs = self._cache
+        t, n, _ = x_aug.shape
         w_ih, w_hh, _ = self._weights(hs.dtype)
         local = rnn_local_grad(hs[1:])          # all steps at once, outside the loop
         da = np.empty_like(local)
@@ -317,7 +341,7 @@ class RNN(_Recurrent):
             np.multiply(dh, local[s], out=da[s])
             dh_rec = da[s] @ w_hh
         self.dh0 = dh_rec
-        return self._accumulate(da, x_tm, hs[:-1], w_ih)
+        return self._accumulate(da, x_aug, hs[:-1], w_ih)
 
 
 class LSTM(_Recurrent):
@@ -356,7 +380,7 @@ class LSTM(_Recurrent):
         w_ih, w_hh, b = self._weights(x.dtype)
         scale = _gate_scale(hsz, x.dtype)
         # fold the gate scale of lstm_gates into the weights: once here instead of once per step
-        x_tm, act = self._project_inputs(x, w_ih * scale[:, None], b * scale)  # act becomes the gates in place
+        x_aug, act = self._project_inputs(x, w_ih * scale[:, None], b * scale)  # act becomes the gates in place
         hs = np.empty((t + 1, n, hsz), dtype=x.dtype)  # hs[0] = h0, hs[s+1] = h_s
         cs = np.empty((t + 1, n, hsz), dtype=x.dtype)
         tanh_c = np.empty((t, n, hsz), dtype=x.dtype)
@@ -369,7 +393,7 @@ class LSTM(_Recurrent):
                 np.matmul(hs[s], w_hh_t, out=rec)
                 act[s] += rec
                 lstm_cell_forward(act[s], cs[s], out=(hs[s + 1], cs[s + 1], tanh_c[s]), scaled=True)
-        self._cache = (x_tm, act, hs, cs, tanh_c)
+        self._cache = (x_aug, act, hs, cs, tanh_c)
         self.gates = self._gate_views(act, cs)
         return np.ascontiguousarray(hs[1:].transpose(1, 0, 2))
 
@@ -384,18 +408,20 @@ class LSTM(_Recurrent):
 
     def backward(self, dout):
         dout_tm = self._check_dout(dout)
-        x_tm, act, hs, cs, tanh_c = self._cache
-        t, n, _ = x_tm.shape
+        x_aug, act, hs, cs, tanh_c = self._cache
+        t, n, _ = x_aug.shape
         hsz = self.hidden_size
         w_ih, w_hh, _ = self._weights(hs.dtype)
         p, k = lstm_local_grads(act, cs[:-1], tanh_c)   # all steps at once, outside the loop
         forget = act[:, :, hsz:2 * hsz]
         da = np.empty_like(act)
+        work = np.empty((n, 4, hsz), dtype=hs.dtype)
+        dh = work[:, 3, :]
         dh_rec = np.zeros((n, hsz), dtype=hs.dtype)   # dL/dh_s arriving from step s+1
         dc = np.zeros((n, hsz), dtype=hs.dtype)       # dL/dc_s arriving from step s+1
         for s in range(t - 1, -1, -1):
-            dh = dout_tm[s] + dh_rec
-            _, dc = lstm_cell_backward(dh, dc, forget[s], (p[s], k[s]), out=da[s])
+            np.add(dout_tm[s], dh_rec, out=dh)
+            _, dc = lstm_cell_backward(dh, dc, forget[s], (p[s], k[s]), out=da[s], work=work)
             dh_rec = da[s] @ w_hh
         self.dh0, self.dc0 = dh_rec, dc
-        return self._accumulate(da, x_tm, hs[:-1], w_ih)
+        return self._accumulate(da, x_aug, hs[:-1], w_ih)

@@ -15,6 +15,7 @@ import functools
 from dataclasses import dataclass, field
 
 import numpy as np
+from matplotlib.ticker import StrMethodFormatter
 
 from .. import nn
 from ..data import load_digits, load_fashion_mnist
@@ -26,7 +27,7 @@ from ..unsupervised import PCA, KMeans
 from .base import COLORS, Widget, dropdown, int_slider, set_limits
 
 __all__ = ["TopKExplorer", "KMeansExplorer", "PCAExplorer", "ClassifierRun", "demo_classifier",
-           "image_mosaic", "cluster_purity"]
+           "image_mosaic", "cluster_purity", "static_legend", "round_up", "nice_ceiling"]
 
 #: dataset key -> (label shown in the dropdown, loader)
 DATASETS = {"fashion": ("Fashion-MNIST (28×28 clothes)", load_fashion_mnist),
@@ -67,6 +68,37 @@ def cluster_purity(clusters: np.ndarray, labels: np.ndarray) -> tuple[float, np.
     np.add.at(counts, (clusters, labels), 1)
     majority = np.where(counts.sum(axis=1) > 0, counts.argmax(axis=1), -1)
     return float(counts.max(axis=1).sum() / len(labels)), majority
+
+
+def static_legend(ax, **kwargs):
+    """A legend drawn with the static background instead of being repainted over the data on every update.
+
+    The figures repaint only their data artists (a blit); a normal legend of an axes with data is
+    repainted too, and it is among the most expensive things to draw.  A legend added as a plain
+    artist belongs to the background: the data may pass over it, but each update is much cheaper.
+    """
+    legend = ax.legend(**kwargs)
+    ax.legend_ = None
+    ax.add_artist(legend)
+    return legend
+
+
+def nice_ceiling(n: float) -> float:
+    """The smallest of …, 0.5, 1, 2, 5, 10, 20, … that is ≥ ``n`` (1 for ``n ≤ 0``): axis limits that move only now and then
+    (a moved axis costs a full redraw instead of a blit)."""
+    n = float(n)
+    if not n > 0:
+        return 1.0
+    scale = 10.0 ** np.floor(np.log10(n))
+    return float(next(m * scale for m in (1, 2, 5, 10) if m * scale >= n * (1 - 1e-12)))
+
+
+def round_up(x: float) -> float:
+    """``x`` rounded up to two significant digits (10,757 → 11,000): a tidy fixed axis limit."""
+    if not x > 0:
+        return 1.0
+    step = 10.0 ** np.floor(np.log10(x)) / 10
+    return float(np.ceil(x / step - 1e-9) * step)
 
 
 def _image_axes(ax) -> None:
@@ -198,7 +230,7 @@ class TopKExplorer(Widget):
         ax_curve.set_xticks(ks)
         ax_curve.set_xlabel("k"), ax_curve.set_ylabel("fraction of test images")
         ax_curve.grid(alpha=0.3)
-        ax_curve.legend(fontsize=7, loc="lower right")
+        static_legend(ax_curve, fontsize=7, loc="lower right")
         self.artists["curve_title"] = ax_curve.set_title(" ", fontsize=9)
         self._axes = {"image": ax_img, "bar": ax_bar, "curve": ax_curve}
         fig.tight_layout()
@@ -274,10 +306,10 @@ class KMeansExplorer(Widget):
     """k-means on the 1,437 handwritten digits (8×8 = 64 features), without looking at the labels (Seed 1.1).
 
     Left: the digits projected on their first two principal components, coloured by cluster,
-    with the centres (×).  Middle: the inertia Σ‖x − c‖² after every Lloyd iteration of this run
-    (it can only go down) and, in grey, the final inertia for every k (the "elbow").  Right: the
-    centres drawn as 8×8 images, each named after the digit most of its members are — the
-    clusters rediscover the digits although no label was used.
+    with the centres (×).  Then the inertia Σ‖x − c‖² after every Lloyd iteration of this run (it
+    can only go down), and the final inertia for every k (the "elbow", computed once with
+    k-means++, seed 0).  Right: the centres drawn as 8×8 images, each named after the digit most
+    of its members are — the clusters rediscover the digits although no label was used.
 
     Controls: ``k`` (clusters), ``iterations`` (stop Lloyd's algorithm early to watch it work),
     ``init`` (k-means++ or random samples), ``seed`` (the random initialisation).
@@ -285,7 +317,7 @@ class KMeansExplorer(Widget):
     ``labels (1437,)``, ``inertia_history``, ``elbow (K_MAX,)``, ``purity``, ``majority (k,)``.
     """
 
-    figsize = (10.0, 3.5)
+    figsize = (11.0, 3.4)
     columns = 4
     K_MAX = 20
     MOSAIC_COLUMNS = 5
@@ -300,8 +332,8 @@ class KMeansExplorer(Widget):
         }
 
     def setup_figure(self, fig):
-        grid = fig.add_gridspec(1, 3, width_ratios=[1.15, 1.15, 1.0])
-        ax_sc, ax_in, ax_c = (fig.add_subplot(grid[0, i]) for i in range(3))
+        grid = fig.add_gridspec(1, 4, width_ratios=[1.1, 0.9, 0.9, 1.0])
+        ax_sc, ax_in, ax_el, ax_c = (fig.add_subplot(grid[0, i]) for i in range(4))
         X, _ = _digits_train()
         xy = _digits_plane().transform(X)
         self.artists["points"] = ax_sc.scatter(xy[:, 0], xy[:, 1], c=np.zeros(len(xy)), cmap="tab20", vmin=-0.5,
@@ -309,14 +341,22 @@ class KMeansExplorer(Widget):
         self.artists["centers"] = ax_sc.scatter([], [], marker="X", s=70, c="k", edgecolors="w", linewidths=0.8)
         ax_sc.set_xlabel("PC 1"), ax_sc.set_ylabel("PC 2")
         ax_sc.set_title("digits by cluster (PCA view)", fontsize=9)
-        self.artists["elbow"], = ax_in.plot(np.arange(1, self.K_MAX + 1), np.zeros(self.K_MAX), "o-", ms=2.5,
-                                            color="0.6", lw=1, label="x = k: final inertia (elbow)")
-        self.artists["history"], = ax_in.plot([], [], "o-", ms=3, color=COLORS[0], label="x = iteration: this run")
-        self.artists["final"], = ax_in.plot([], [], "o", ms=9, mfc="none", mec=COLORS[3], mew=2)
-        ax_in.set_xlabel("iteration  |  k"), ax_in.set_ylabel("inertia Σ‖x − c‖²")
-        ax_in.legend(fontsize=7)
+        # fixed axes (log scale: the big drops come first), so that a move costs a blit, not a full redraw
+        top = round_up(1.6 * float(_elbow(self.K_MAX)[0]))  # the first iteration of almost every start fits
+        self.artists["history"], = ax_in.semilogx([], [], "o-", ms=3, color=COLORS[0])
+        ax_in.set_xlim(0.8, 60), ax_in.set_ylim(0, top)
+        ax_in.xaxis.set_major_formatter(StrMethodFormatter("{x:g}"))
+        ax_in.set_xlabel("Lloyd iteration"), ax_in.set_ylabel("inertia Σ‖x − c‖²")
         ax_in.grid(alpha=0.3)
         self.artists["inertia_title"] = ax_in.set_title(" ", fontsize=9)
+        self.artists["elbow"], = ax_el.plot(np.arange(1, self.K_MAX + 1), _elbow(self.K_MAX), "o-", ms=2.5,
+                                            color="0.5", lw=1)
+        self.artists["final"], = ax_el.plot([], [], "o", ms=9, mfc="none", mec=COLORS[3], mew=2)
+        ax_el.set_xlim(0.5, self.K_MAX + 0.5), ax_el.set_ylim(0, top)
+        ax_el.set_xticks([1, 5, 10, 15, 20])
+        ax_el.set_xlabel("clusters k"), ax_el.set_title("final inertia vs k (elbow)", fontsize=9)
+        ax_el.tick_params(labelleft=False)
+        ax_el.grid(alpha=0.3)
         rows = -(-self.K_MAX // self.MOSAIC_COLUMNS)
         g = self.GAP
         self.artists["mosaic"] = ax_c.imshow(image_mosaic(np.zeros((0, 8, 8)), self.MOSAIC_COLUMNS, self.K_MAX, g),
@@ -326,8 +366,8 @@ class KMeansExplorer(Widget):
         ax_c.set_ylim(rows * (8 + g) - g - 0.5, -g - 0.5)
         self.artists["centers_title"] = ax_c.set_title(" ", fontsize=9)
         _image_axes(ax_c)
-        self._axes = {"scatter": ax_sc, "inertia": ax_in, "centers": ax_c}
-        fig.tight_layout()
+        self._axes = {"scatter": ax_sc, "inertia": ax_in, "elbow": ax_el, "centers": ax_c}
+        fig.tight_layout(w_pad=0.8)
 
     def compute(self, k, iterations, init, seed):
         X, y = _digits_train()
@@ -343,15 +383,10 @@ class KMeansExplorer(Widget):
         self.artists["centers"].set_offsets(d["centers_2d"])
         h = d["inertia_history"]
         self.artists["history"].set_data(np.arange(1, len(h) + 1), h)
-        self.artists["elbow"].set_ydata(d["elbow"])
         self.artists["final"].set_data([d["k"]], [d["elbow"][d["k"] - 1]])
-        ax = self._axes["inertia"]
-        # the k = 1 inertia bounds almost every run: the axes (and their ticks) rarely need to move
-        set_limits(ax, xlim=(0.5, max(self.K_MAX, len(h)) + 0.5),
-                   ylim=(0, max(float(h.max()), float(d["elbow"][0])) * 1.05))
-        self.artists["inertia_title"].set_text(f"{d['n_iter']} iterations, inertia {d['inertia']:,.0f}")
+        self.artists["inertia_title"].set_text(f"{d['n_iter']} iterations → {d['inertia']:,.0f}")
         self.artists["mosaic"].set_data(image_mosaic(d["centers"].reshape(-1, 8, 8), self.MOSAIC_COLUMNS, self.K_MAX,
-                                                             self.GAP))
+                                                     self.GAP))
         for j, text in enumerate(self.artists["names"]):
             text.set_text(f"“{d['majority'][j]}”" if j < d["k"] and d["majority"][j] >= 0 else "")
         self.artists["centers_title"].set_text(f"{d['k']} centres · purity {d['purity']:.0%}")
@@ -422,7 +457,7 @@ class PCAExplorer(Widget):
         self.artists["marker"] = ax_var.axvline(1, color=COLORS[3], lw=1, ls="--")
         ax_var.set_xlabel("component"), ax_var.set_ylabel("explained variance ratio")
         ax_var.set_ylim(0, 1.02)
-        ax_var.legend(fontsize=7, loc="center right")
+        static_legend(ax_var, fontsize=7, loc="center right")
         ax_var.grid(alpha=0.3)
         self.artists["variance_title"] = ax_var.set_title(" ", fontsize=9)
         self.artists["mosaic"] = ax_rec.imshow(np.zeros((2, self.SHOW)), cmap="gray_r", vmin=0, vmax=1)
@@ -460,7 +495,7 @@ class PCAExplorer(Widget):
             rows, cols = 2 * s + max(1, s // 8), self.SHOW * (s + max(1, s // 8)) - max(1, s // 8)
             self.artists["mosaic"].set_extent((-0.5, cols - 0.5, rows - 0.5, -0.5))
             self._shown = d["dataset"]
-        m = max(self.BARS, d["k"] + 2)
+        m = int(nice_ceiling(max(self.BARS, d["k"] + 2)))
         cum = np.cumsum(d["ratio"][:m])
         self.artists["cumulative"].set_data(np.arange(1, len(cum) + 1), cum)
         self.artists["marker"].set_xdata([d["k"], d["k"]])

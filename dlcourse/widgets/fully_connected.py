@@ -356,8 +356,9 @@ class ForwardBackwardStepper(Widget):
             if weights_key != self._shown_weights:
                 self._weight_text[i].set_text(f"{d[kind_e][j, k]:.2f}")
             grad_stage = grad_stages[kind_e]
-            self.artists["edge_grad"][i].set_text(f"∂ {d['d' + kind_e][j, k]:+.3f}" if grad_stage in vis else "")
-            self.artists["edge_grad"][i].set_alpha(1.0 if stage == grad_stage else 0.45)
+            # a layer's weight gradients are shown at their stage and at the update (less text per frame)
+            shown = stage in (grad_stage, "update")
+            self.artists["edge_grad"][i].set_text(f"∂ {d['d' + kind_e][j, k]:+.3f}" if shown else "")
             i += 1
         self._shown_weights = weights_key
         self._highlight(stage, hi)

@@ -17,7 +17,7 @@ from matplotlib.text import Text
 
 from ..graph import Neuron, Value, draw_graph, graph_layout
 from .base import COLORS, Widget, checkbox, dropdown, float_slider, set_limits
-from .linear_models import nice_ceiling
+from .basics import nice_ceiling
 
 __all__ = ["ExpressionGraph", "NeuronGraph", "EXPRESSIONS", "finite_difference"]
 

@@ -17,19 +17,10 @@ from ..data import make_blobs, make_circles, make_moons
 from ..linear_models import LinearRegression, LogisticRegression, design_matrix, sigmoid
 from .base import (CLASS_COLORS, COLORS, Widget, checkbox, dropdown, float_slider, grid_points, int_slider, log_slider,
                    set_limits)
+from .basics import nice_ceiling, static_legend
 
 __all__ = ["GradientDescentLine", "LogisticBoundary", "line_data", "gradient_descent_path", "quadratic_features",
-           "level_set", "nice_ceiling"]
-
-def nice_ceiling(n: float) -> float:
-    """The smallest of …, 0.5, 1, 2, 5, 10, 20, … that is ≥ ``n`` (1 for ``n ≤ 0``): axis limits that move only now and then
-    (a moved axis costs a full redraw instead of a blit)."""
-    n = float(n)
-    if not n > 0:
-        return 1.0
-    scale = 10.0 ** np.floor(np.log10(n))
-    return float(next(m * scale for m in (1, 2, 5, 10) if m * scale >= n * (1 - 1e-12)))
-
+           "level_set"]
 
 #: blue (class 0) → white → orange (class 1), as in the other decision-boundary figures
 BOUNDARY_CMAP = LinearSegmentedColormap.from_list("boundary", [CLASS_COLORS[0], "#ffffff", CLASS_COLORS[1]])
@@ -114,12 +105,12 @@ class GradientDescentLine(Widget):
         self.artists["gd_line"], = ax_fit.plot([], [], color=COLORS[3], lw=2, label="gradient descent")
         ax_fit.set_xlim(-0.1, 3.1)
         ax_fit.set_xlabel("x"), ax_fit.set_ylabel("y")
-        ax_fit.legend(fontsize=7, loc="upper left")
+        static_legend(ax_fit, fontsize=7, loc="upper left")
         self.artists["fit_title"] = ax_fit.set_title(" ", fontsize=9)
         self.artists["costs"], = ax_cost.semilogy([], [], color=COLORS[3], lw=1.5, label="J(θ) of gradient descent")
         self.artists["cost_min"] = ax_cost.axhline(1.0, ls="--", color="k", lw=1, label="J(θ*) normal equation")
         ax_cost.set_xlabel("iteration"), ax_cost.set_ylabel("cost J(θ) (log scale)")
-        ax_cost.legend(fontsize=7, loc="upper right")
+        static_legend(ax_cost, fontsize=7, loc="upper right")
         ax_cost.grid(alpha=0.3, which="both")
         self.artists["path"], = ax_path.plot([], [], ".-", color=COLORS[3], ms=3, lw=1)
         self.artists["optimum"], = ax_path.plot([], [], "*", color="k", ms=12)

@@ -245,12 +245,11 @@ class LossExplorer(Widget):
         is_outlier = np.zeros(len(x), dtype=bool)
         is_outlier[self._OUTLIER_ORDER[:outliers]] = True
         y[is_outlier] += outlier_size
-        l1 = _fit_line(x, y, "l1", self.STEPS)
-        l2 = _fit_line(x, y, "l2", self.STEPS)
+        l1, l2, clean = _fit_lines(x, y, self._CLEAN_Y, self.STEPS)
         curves = _cached_margin_curves()
         i = int(np.argmin(np.abs(self.MARGINS - margin)))
         return {"x": x, "y": y, "is_outlier": is_outlier, "l1_line": l1, "l2_line": l2,
-                "clean_line": _fit_line(x, self._CLEAN_Y, "l2", self.STEPS), "margin": float(self.MARGINS[i]),
+                "clean_line": clean, "margin": float(self.MARGINS[i]),
                 "hinge": float(curves["hinge"][i]), "ce": float(curves["ce"][i]),
                 "dhinge": float(curves["dhinge"][i]), "dce": float(curves["dce"][i])}
 
@@ -280,24 +279,32 @@ def _cached_margin_curves() -> dict[str, np.ndarray]:
 
 
 @lru_cache(maxsize=256)
-def _fit_line_cached(xb: bytes, yb: bytes, loss: str, steps: int) -> tuple[float, float]:
-    x, y = np.frombuffer(xb)[:, None], np.frombuffer(yb)[:, None]
-    model = nn.Linear(1, 1, rng=0).double()
-    loss_fn = nn.L1Loss() if loss == "l1" else nn.MSELoss()
+def _fit_lines_cached(xb: bytes, yb: bytes, clean_b: bytes, steps: int) -> tuple[tuple[float, float], ...]:
+    x = np.frombuffer(xb)[:, None]
+    y, clean = np.frombuffer(yb)[:, None], np.frombuffer(clean_b)[:, None]
+    # three lines side by side in one Linear(1, 3), so one loop trains them all: column 0 with the
+    # L1 loss, column 1 with the L2 loss, column 2 with the L2 loss on the data without outliers.
+    # Adam treats every weight separately, so this is exactly three independent fits.
+    model = nn.Linear(1, 3, rng=0).double()
+    losses = (nn.L1Loss(), nn.MSELoss(), nn.MSELoss())
+    targets = (y, y, clean)
     # Adam: the L1 gradient has the same size whatever the error, plain GD would need a decaying α
     opt = Adam(model.parameters(), lr=0.2)
     for _ in range(steps):
         opt.zero_grad()
-        loss_fn(model(x), y)
-        model.backward(loss_fn.backward())
+        out = model(x)
+        for i, (loss_fn, target) in enumerate(zip(losses, targets)):
+            loss_fn(out[:, i:i + 1], target)
+        model.backward(np.hstack([loss_fn.backward() for loss_fn in losses]))
         opt.step()
-    return float(model.weight.data[0, 0]), float(model.bias.data[0])
+    w, b = model.weight.data[:, 0], model.bias.data
+    return tuple((float(w[i]), float(b[i])) for i in range(3))
 
 
-def _fit_line(x: np.ndarray, y: np.ndarray, loss: str, steps: int) -> tuple[float, float]:
-    """``(w, b)`` of ``ŷ = wx + b`` minimising the L1 or L2 loss by 'steps' Adam steps (cached)."""
-    return _fit_line_cached(np.ascontiguousarray(x, dtype=np.float64).tobytes(),
-                            np.ascontiguousarray(y, dtype=np.float64).tobytes(), loss, steps)
+def _fit_lines(x: np.ndarray, y: np.ndarray, clean: np.ndarray, steps: int):
+    """``(w, b)`` of ``ŷ = wx + b`` for the L1 fit and the L2 fit of ``y``, and the L2 fit of ``clean``."""
+    as_bytes = lambda a: np.ascontiguousarray(a, dtype=np.float64).tobytes()  # noqa: E731 (hashable cache key)
+    return _fit_lines_cached(as_bytes(x), as_bytes(y), as_bytes(clean), steps)
 
 
 # =========================================================================================================
@@ -423,7 +430,7 @@ class OptimizerRace(Widget):
             "lr_adaptive": log_slider(lr_adaptive, 1e-3, 1.0, "α (RMSProp, Adam)"),
             "beta": float_slider(0.9, 0.0, 0.99, 0.01, "β (momentum, RMSProp, Adam β₁)"),
             "beta2": float_slider(0.999, 0.9, 0.9999, 0.0001, "Adam β₂", fmt=".4f"),
-            "steps": int_slider(200, 10, 1000, "iterations", step=10),
+            "steps": int_slider(150, 10, 1000, "iterations", step=10),
             "x0": float_slider(s.default_start[0], xa, xb, 0.05, "start x"),
             "y0": float_slider(s.default_start[1], ya, yb, 0.05, "start y"),
             "methods": select_multiple(METHODS, METHODS, "methods", rows=4),
@@ -628,6 +635,10 @@ class ScheduleExplorer(Widget):
         ax, bx = fig.subplots(1, 2)
         self.artists["lr"], = ax.step([], [], where="post", color=COLORS[0], lw=2, label="schedule")
         self.artists["lr_const"], = ax.step([], [], where="post", color="0.5", ls="--", label="constant α₀")
+        # fixed logarithmic axes: every α₀ fits, exponential decay is a straight line, no redraws
+        ax.set_ylim(1e-4, 1.0)
+        ax.set_yscale("log")
+        ax.yaxis.set_minor_locator(NullLocator())
         ax.set_xlabel("epoch")
         ax.set_ylabel("learning rate α")
         ax.legend(fontsize=8)
@@ -636,6 +647,7 @@ class ScheduleExplorer(Widget):
         bx.set_xlabel("epoch")
         bx.set_ylabel("L(θ) − min L")
         bx.legend(fontsize=8)
+        bx.set_ylim(1e-7, 10.0)
         bx.yaxis.set_minor_locator(NullLocator())
         self._ax, self._bx = ax, bx
         fig.tight_layout()
@@ -653,13 +665,8 @@ class ScheduleExplorer(Widget):
         self.artists["lr_const"].set_data(e, d["lr_constant"])
         self.artists["err"].set_data(e[:len(d["error"])], d["error"])
         self.artists["err_const"].set_data(e[:len(d["error_constant"])], d["error_constant"])
-        ax, bx = self._ax, self._bx
-        set_limits(ax, xlim=(0, e[-1] + 1), ylim=(0, max(d["lr"].max(), d["lr_constant"].max()) * 1.1))
-        errs = np.concatenate([d["error"], d["error_constant"]])
-        errs = errs[np.isfinite(errs) & (errs > 0)]
-        if errs.size:  # whole decades, so that most moves keep the axes (and skip a full redraw)
-            lo, hi = np.floor(np.log10(errs.min())), np.ceil(np.log10(min(errs.max(), 1e6)))
-            set_limits(bx, xlim=(0, e[-1] + 1), ylim=(10 ** lo, 10 ** hi))
+        set_limits(self._ax, xlim=(0, e[-1] + 1))
+        set_limits(self._bx, xlim=(0, e[-1] + 1))
 
     def summary(self, d):
         ok = "✓" if d["sum_diverges"] and d["sum_sq_converges"] else "✗"
