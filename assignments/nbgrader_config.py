@@ -20,6 +20,7 @@ c.HardenedExecute.notebook_timeout = 600             # seconds per notebook (nbg
 c.HardenedExecute.interrupt_grace = 5                # a cell ignoring the interrupt this long: restart kernel
 c.HardenedExecute.max_output_bytes = 100_000         # per cell; the rest is dropped with a note
 c.HardenedExecute.max_total_output_bytes = 1_000_000
+c.HardenedExecute.heldout_root = str(HERE.parent / "solutions")   # <id>/grading/<name>.npz: held-out labels
 c.Execute.extra_arguments = [
     "--HistoryManager.hist_file=:memory:",           # no sqlite history file per kernel
     "--InteractiveShell.xmode=Minimal",              # tracebacks without source lines: no hidden test leaks

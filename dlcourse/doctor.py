@@ -235,7 +235,8 @@ def check_widgets(kernel: dict, labext: dict[str, dict]) -> list[Check]:
         checks.append(Check("widgets", "fail", f"the kernel ({py}) cannot import ipywidgets: "
                             f"{kernel.get('ipywidgets_error')}", f"{py} -m pip install 'ipywidgets>=8'"))
     elif manager is None:
-        checks.append(Check("widgets", "fail", "JupyterLab has no widget manager (@jupyter-widgets/jupyterlab-manager): "
+        checks.append(Check("widgets", "fail",
+                            "JupyterLab has no widget manager (@jupyter-widgets/jupyterlab-manager): "
                             "widgets show as text", "pip install 'jupyterlab_widgets>=3' in the server's environment"))
     else:
         kernel_protocol = parse_version(kernel["widgets_base"])[:1]
@@ -267,7 +268,8 @@ def check_widgets(kernel: dict, labext: dict[str, dict]) -> list[Check]:
                                 f"pip install ipympl=={kernel['ipympl']} where jupyter lab runs, or "
                                 f"{py} -m pip install the server's ipympl"))
     if "dlcourse" not in kernel:
-        checks.append(Check("widgets", "fail", f"the kernel ({py}) cannot import dlcourse: {kernel.get('dlcourse_error')}",
+        checks.append(Check("widgets", "fail",
+                            f"the kernel ({py}) cannot import dlcourse: {kernel.get('dlcourse_error')}",
                             f"{py} -m pip install -e <repo> (or ./course.sh lab)"))
     return checks
 
@@ -421,7 +423,8 @@ def check_identity(role: str, environ: dict | None = None) -> list[Check]:
 # ------------------------------------------------------------------------------------------------
 # Running everything
 # ------------------------------------------------------------------------------------------------
-def run(role: str, skip: tuple[str, ...] = (), kernel_name: str = "python3", exchange: str | None = None) -> list[Check]:
+def run(role: str, skip: tuple[str, ...] = (), kernel_name: str = "python3",
+        exchange: str | None = None) -> list[Check]:
     """All checks for ``role`` except the topics in ``skip``."""
     checks: list[Check] = []
     labext = labextensions() if {"widgets", "nbgrader"} - set(skip) else {}

@@ -377,3 +377,44 @@ except MemoryError:
     assert f"cwd {workdir}" in text and not Path(workdir).exists()
     if os.geteuid() == 0:
         assert "uid 0" not in text and "secret PermissionError" in text, text
+
+
+# -------------------------------------------------------------------------------------------------
+# held-out predictions are scored by the grader, outside the kernel
+# -------------------------------------------------------------------------------------------------
+def test_heldout_predictions_leave_the_kernel_as_a_display(monkeypatch):
+    import IPython.display
+
+    shown = []
+    monkeypatch.setattr(IPython.display, "display", lambda obj, raw=False: shown.append(obj))
+    with G.part("08_challenge/heldout", points=5, hidden=True) as p:
+        p.submit_heldout("heldout", np.array([1, 0, 2]))
+    assert shown[0][G.checks.HELDOUT_MIME] == {"key": "08_challenge/heldout", "predictions": [1, 0, 2]}
+    assert "integer class labels" in fails(p.submit_heldout, "heldout", np.array([[0.2, 0.8]]))
+
+
+def test_the_grader_scores_heldout_predictions_against_its_labels(tmp_path):
+    from nbformat.notebooknode import NotebookNode
+
+    from dlcourse.grading.execute import score_heldout
+
+    (tmp_path / "08_challenge" / "grading").mkdir(parents=True)
+    np.savez_compressed(tmp_path / "08_challenge" / "grading" / "heldout.npz", labels=np.array([0, 1, 1, 2]),
+                        target=0.75)
+
+    def payload(preds, key="08_challenge/heldout"):
+        return NotebookNode(output_type="display_data", metadata={},
+                            data={G.checks.HELDOUT_MIME: {"key": key, "predictions": preds}, "text/plain": "x"})
+
+    out = score_heldout([payload([0, 1, 1, 0])], "08_challenge", str(tmp_path))
+    assert out[0]["output_type"] == "stream" and "0.7500 (target 0.7500) ✓" in out[0]["text"]
+    out = score_heldout([payload([0, 0, 0, 0])], "08_challenge", str(tmp_path))
+    assert out[0]["ename"] == "HeldOutBelowTarget" and "0.2500" in out[0]["evalue"]
+    out = score_heldout([payload([0, 1, 1, 2]), payload([0, 1, 1, 2])], "08_challenge", str(tmp_path))
+    assert out[1]["ename"] == "HeldOutError" and "twice" in out[1]["evalue"]
+    assert score_heldout([payload([0, 1])], "08_challenge", str(tmp_path))[0]["ename"] == "HeldOutBelowTarget"
+    assert score_heldout([payload([0], "08_challenge/other")], "08_challenge", str(tmp_path))[0]["ename"] == \
+        "HeldOutError"
+    assert score_heldout([payload([0, 1, 1, 2])], "08_challenge", str(tmp_path), graded=False) == []
+    for out in score_heldout([payload([0, 1, 1, 2])], "08_challenge", str(tmp_path)):
+        assert "labels" not in json.dumps(out)

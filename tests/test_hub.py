@@ -13,7 +13,16 @@ hub's proxy (``.ci/run`` installs configurable-http-proxy with npm into
 ``~/.cache/dlcourse/npm``).  Everything it starts is stopped: servers are deleted through the hub
 API, then the hub's process group gets SIGTERM and, after a grace period, SIGKILL; leftover
 processes of the test accounts are killed by PID; the accounts and the temporary directory are
-removed.
+removed.  Folders above the Python installation that other users cannot enter are made enterable
+(o+x) and left so (see ``open_up_ancestors``).  Every wait is bounded; the whole test takes about
+1 minute on an idle 2-core machine and 2-3 minutes on a busy one.
+
+The assignment is the course's first one (``assignments/source/``) when the repository has the
+nbgrader course, else a two-question course made in the temporary directory.  Autograding uses
+``python -m dlcourse.course autograde --jobs 2`` when it exists, else a pool of two NbGraderAPI
+processes.  Knobs: ``DLCOURSE_HUB_ASSIGNMENT`` (an assignment id, or ``tiny``),
+``DLCOURSE_HUB_AUTOGRADE=nbgrader-api``, ``DLCOURSE_HUB_LOG`` (keep the hub log there),
+``DLCOURSE_CHP`` (path of configurable-http-proxy).
 """
 from __future__ import annotations
 
@@ -189,10 +198,13 @@ def make_account(name: str, home: Path) -> pwd.struct_passwd:
 
 
 def open_up_ancestors(paths: list[Path]) -> list[tuple[Path, int]]:
-    """Let other users traverse (o+x) the folders above ``paths``; return what to restore.
+    """Let other users traverse (o+x) the folders above ``paths``; return what was changed.
 
     The servers run as the test accounts and need to reach the test environment's Python and this
-    checkout.  Only the execute bit is added (no listing) and only where it is missing.
+    checkout (e.g. a pyenv Python under /root).  Only the execute bit is added (enter, not list)
+    and only where it is missing.  It is not taken back afterwards: the grading sandbox
+    (``dlcourse.grading.sandbox``, ``grant_traverse``) does the same for its kernels, possibly in a
+    test running in parallel, and restoring the mode under it would make its kernels fail to start.
     """
     changed = []
     for path in paths:
@@ -298,10 +310,12 @@ def hub():
     os.chmod(base, 0o755)
     tag = secrets.token_hex(3)
     names = {role: f"dlc{tag}{role}" for role in ("i", "a", "b", "g")}
-    accounts, restore, proc, admin = {}, [], None, None
+    accounts, proc, admin = {}, None, None
     try:
         python = Path(os.path.realpath(sys.executable))
-        restore = open_up_ancestors([Path(sys.prefix), Path(sys.base_prefix), python.parent, ROOT, base])
+        opened = open_up_ancestors([Path(sys.prefix), Path(sys.base_prefix), python.parent, ROOT, base])
+        if opened:
+            step("made traversable for the test accounts (o+x): " + ", ".join(str(f) for f, _ in opened))
         (base / "home").mkdir(mode=0o755)
         exchange = base / "exchange"
         exchange.mkdir()
@@ -356,7 +370,8 @@ c.JupyterHub.tornado_settings = {{"slow_spawn_timeout": 0, "slow_stop_timeout": 
 # The test drives the hub with a service token instead of logging in.
 c.JupyterHub.services.append({{"name": "hub-test", "api_token": {token!r}}})
 c.JupyterHub.load_roles.append({{"name": "hub-test", "services": ["hub-test"],
-    "scopes": ["admin:users", "admin:servers", "tokens", "list:services", "read:services", "read:groups", "list:groups"]}})
+    "scopes": ["admin:users", "admin:servers", "tokens", "list:services", "read:services", "read:groups",
+               "list:groups"]}})
 """)
         env = {
             "PATH": f"{BIN}:{os.environ.get('PATH', '/usr/bin:/bin')}",
@@ -395,6 +410,8 @@ c.JupyterHub.load_roles.append({{"name": "hub-test", "services": ["hub-test"],
                    exchange=exchange, assignment=assignment, source=source_nb, env=env, base=base,
                    log=hubdir / "hub.log", proc=proc)
     finally:
+        if proc is not None:
+            log.close()
         log_file = base / "hub" / "hub.log"
         if log_file.exists():  # pytest shows this only when the test failed
             print("---- hub log (last 150 lines) ----")
@@ -427,8 +444,6 @@ c.JupyterHub.load_roles.append({{"name": "hub-test", "services": ["hub-test"],
                 pass
         for name in names.values():
             subprocess.run(["userdel", name], capture_output=True, timeout=30)
-        for folder, mode in reversed(restore):
-            os.chmod(folder, mode)
         shutil.rmtree(base, ignore_errors=True)
 
 
@@ -478,7 +493,7 @@ def autograde_in_parallel(hub: dict, assignment: str) -> str:
     }
     cli = run_as(grader, [sys.executable, "-m", "dlcourse.course", "autograde", "--help"], env,
                  str(hub["course_root"]), 60)
-    if cli.returncode == 0 and "--jobs" in cli.stdout:
+    if cli.returncode == 0 and "--jobs" in cli.stdout and os.environ.get("DLCOURSE_HUB_AUTOGRADE") != "nbgrader-api":
         argv = [sys.executable, "-m", "dlcourse.course", "autograde", assignment, "--jobs", "2"]
         how = "course CLI"
     else:  # the course CLI is not there yet: the same thing with nbgrader's API and a process pool

@@ -36,7 +36,8 @@ def test_there_are_notebooks():
 def test_notebook_is_stored_clean(path):
     """Stored without outputs or execution counts, and set up for ipympl widgets."""
     nb = json.loads(path.read_text(encoding="utf-8"))
-    dirty = [i for i, c in enumerate(nb["cells"]) if c["cell_type"] == "code" and (c["outputs"] or c["execution_count"])]
+    dirty = [i for i, c in enumerate(nb["cells"])
+             if c["cell_type"] == "code" and (c["outputs"] or c["execution_count"])]
     assert not dirty, f"{path.name}: cells {dirty} have outputs; strip them before saving"
     assert "widgets" not in nb.get("metadata", {}), f"{path.name}: stored widget state; strip it before saving"
     code = ["".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code"]

@@ -8,6 +8,7 @@ import math
 
 import numpy as np
 import pytest
+from matplotlib.colors import to_rgb
 from hypothesis import given, settings, strategies as st
 
 from dlcourse.data import load_digits
@@ -110,7 +111,7 @@ def test_top_k_bars_show_the_sorted_probabilities_and_the_cut():
             assert d["rank"] == true_pos + 1  # no ties among float scores
             assert d["in_top_k"] == (d["rank"] <= k)
             colours = [b.get_facecolor()[:3] for b in w.artists["bars"]]
-            expected_true = (0x2C / 255, 0xA0 / 255, 0x2C / 255) if d["in_top_k"] else (0xD6 / 255, 0x27 / 255, 0x28 / 255)
+            expected_true = to_rgb("#2ca02c") if d["in_top_k"] else to_rgb("#d62728")  # green inside, red outside
             assert np.allclose(colours[true_pos], expected_true)
             coloured = sum(np.allclose(c, COLORS[0]) for c in colours) + (true_pos < k)
             assert coloured == k
@@ -220,7 +221,8 @@ def test_learning_rate_beyond_two_over_the_largest_curvature_diverges():
     d = w.set(lr=0.9 * 2 / lam_max).data
     assert not d["diverged"] and d["distance"] < 1e-3
     d = w.set(lr=1.1 * 2 / lam_max).data
-    assert d["diverged"] and "diverged" in w.status.value.lower() and "DIVERGED" in w.artists["path"].axes.get_title()
+    assert d["diverged"] and "diverged" in w.status.value.lower()
+    assert np.all(np.isfinite(w.artists["path"].get_xydata()))  # the path is drawn up to the blow-up
 
 
 def test_standardizing_x_makes_gradient_descent_converge_faster():

@@ -426,6 +426,32 @@ class Part:
                                  f"(relative error {rel[idx]:.1e}, tolerance {tol:.0e})")
 
 
+    def submit_heldout(self, name: str, predictions) -> None:
+        """Hand class predictions for the held-out set ``name`` to the grader (hidden tests only).
+
+        The labels never enter the kernel: ``HardenedExecute`` scores the predictions against
+        ``solutions/<assignment>/grading/<name>.npz`` (arrays ``labels`` and ``target``) and
+        replaces this output with the accuracy, failing the cell below the target.
+        """
+        __tracebackhide__ = True
+        preds = _asarray(predictions)
+        if preds.ndim != 1 or preds.dtype.kind not in "biu":
+            raise GradingFailure(f"the predictions for {name} should be a 1-D array of integer class labels, "
+                                 f"got {describe(preds)}")
+        key = f"{self.key.split('/')[0]}/{name}"
+        payload = {HELDOUT_MIME: {"key": key, "predictions": preds.astype(int).tolist()},
+                   "text/plain": f"{len(preds)} predictions for {name} handed to the grader"}
+        try:
+            from IPython.display import display
+        except ImportError:  # outside IPython there is no grader to hand them to
+            return
+        display(payload, raw=True)
+
+
+#: MIME type of the predictions a hidden test hands to the grader (see ``Part.submit_heldout``)
+HELDOUT_MIME = "application/vnd.dlcourse.heldout+json"
+
+
 def _same_array(a: np.ndarray, b) -> bool:
     return isinstance(b, np.ndarray) and a.shape == b.shape and a.dtype == b.dtype and \
         bool(_array_equal(a, b, equal_nan=a.dtype.kind in "fc"))

@@ -41,11 +41,14 @@ from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
 from traitlets import Bool, Integer, Unicode
 
+from .checks import HELDOUT_MIME
+
 from .sandbox import SandboxKernelManager
 
 #: error names this module writes into a cell (scanned by dlcourse.grading.pipeline)
 KERNEL_DIED, CELL_HUNG, NOTEBOOK_TIME, TAMPER = "KernelDied", "KernelUnresponsive", "NotebookTimeLimit", "TamperDetected"
-EVENT_NAMES = (KERNEL_DIED, CELL_HUNG, NOTEBOOK_TIME, TAMPER)
+HELDOUT_FAIL, HELDOUT_ERROR = "HeldOutBelowTarget", "HeldOutError"
+EVENT_NAMES = (KERNEL_DIED, CELL_HUNG, NOTEBOOK_TIME, TAMPER, HELDOUT_FAIL, HELDOUT_ERROR)
 
 _GUARD_EXPR = "__import__('dlcourse.grading._guard', fromlist=['_guard']).integrity_report()"
 
@@ -64,6 +67,8 @@ class HardenedExecute(Execute):
     max_total_output_bytes = Integer(1_000_000, help="output kept per notebook").tag(config=True)
     sandbox = Bool(True, help="start kernels with SandboxKernelManager").tag(config=True)
     check_integrity = Bool(True, help="zero the notebook when numpy/grading code was replaced").tag(config=True)
+    heldout_root = Unicode("", help="directory with <assignment>/grading/<name>.npz (labels, target) for "
+                           "held-out predictions handed in by hidden tests; usually solutions/").tag(config=True)
     startup_retries = Integer(2, help="new attempts when a kernel dies before the first cell").tag(config=True)
 
     def __init__(self, *args, **kwargs):
@@ -81,6 +86,7 @@ class HardenedExecute(Execute):
         self._total_out = 0
         self._timed_out = False
         self._cwd = (resources or {}).get("metadata", {}).get("path") or None
+        self._assignment = (resources or {}).get("nbgrader", {}).get("assignment", "")
         for attempt in range(self.startup_retries + 1):
             try:
                 return super().preprocess(nb, resources, km)
@@ -110,6 +116,9 @@ class HardenedExecute(Execute):
                 for out in cell.outputs:
                     if out.get("output_type") == "stream" and out.get("name") == "stderr":
                         out["name"] = "stdout"
+        if utils.is_grade(cell) or any(HELDOUT_MIME in out.get("data", {}) for out in cell.get("outputs", [])):
+            cell.outputs = score_heldout(cell.outputs, self._assignment, self.heldout_root,
+                                         graded=utils.is_grade(cell))
         if index == len(self.nb.cells) - 1 and self.check_integrity:
             run_sync(self._final_integrity_check)()
         return cell, self.resources
@@ -242,6 +251,49 @@ class HardenedExecute(Execute):
         if not report.get("armed"):
             return ["the grading guard was removed from the kernel"]
         return list(report.get("problems", []))
+
+
+def score_heldout(outputs: list, assignment: str, root: str, graded: bool = True) -> list:
+    """Replace held-out predictions in a cell's outputs by their accuracy (grader side, labels stay here).
+
+    Only graded cells are scored, and each held-out set at most once per cell (a second set of
+    predictions — e.g. displayed by the student's own code — is an error, not a second chance).
+    """
+    import numpy as np
+
+    kept, seen = [], set()
+    for out in outputs:
+        payload = out.get("data", {}).get(HELDOUT_MIME) if out.get("output_type") == "display_data" else None
+        if payload is None:
+            kept.append(out)
+            continue
+        if not graded:
+            continue  # predictions outside a test cell are dropped, never scored
+        key = str(payload.get("key", ""))
+        owner, _, name = key.partition("/")
+        path = Path(root or ".") / assignment / "grading" / f"{name}.npz"
+        if owner != assignment or not name.isidentifier() or key in seen:
+            why = "handed in twice" if key in seen else "for another assignment"
+            kept.append(_error(HELDOUT_ERROR, f"held-out predictions {key!r} {why}; only the test's own count"))
+            continue
+        seen.add(key)
+        if not path.exists():
+            kept.append(_error(HELDOUT_ERROR, f"the grader has no held-out data for {name} (instructor: see "
+                                              f"assignments/AUTHORING.md)"))
+            continue
+        with np.load(path) as data:
+            labels, target = data["labels"], float(data["target"])
+        preds = np.asarray(payload.get("predictions", []))
+        if preds.shape != labels.shape:
+            kept.append(_error(HELDOUT_FAIL, f"expected {labels.shape[0]} predictions for {name}, got {preds.shape}"))
+            continue
+        accuracy = float(np.mean(preds == labels))
+        verdict = f"held-out accuracy on {name}: {accuracy:.4f} (target {target:.4f})"
+        if accuracy >= target:
+            kept.append(NotebookNode(output_type="stream", name="stdout", text=f"{verdict} ✓\n"))
+        else:
+            kept.append(_error(HELDOUT_FAIL, f"{verdict}: below the target"))
+    return kept
 
 
 class RestoreLockedCells(NbGraderPreprocessor):

@@ -38,10 +38,12 @@ NEEDS_REVIEW, OK = "needs review", "ok"
 #: error names in an autograded notebook that make a submission need a human look
 REVIEW_EVENTS = {"TamperDetected": "tampering detected", "KernelDied": "the kernel died",
                  "KernelUnresponsive": "a cell ignored the interrupt (kernel restarted)",
-                 "NotebookTimeLimit": "the notebook time limit was reached"}
+                 "NotebookTimeLimit": "the notebook time limit was reached",
+                 "HeldOutError": "held-out predictions could not be scored"}
 #: error names that are worth a note but are graded normally
 NOTE_EVENTS = {"ForbiddenCall": "used the library's reference implementation",
-               "CellTimeoutError": "a cell hit the time limit"}
+               "CellTimeoutError": "a cell hit the time limit",
+               "HeldOutBelowTarget": "held-out accuracy below the target"}
 LEAK_MARKERS = ("BEGIN HIDDEN TESTS", "END HIDDEN TESTS", "dlcourse.grading.references", "_R.")
 
 
@@ -158,11 +160,25 @@ def inspect_submission(course_root: Path, student: str, assignment: str) -> tupl
     return reasons, notes, gradable
 
 
-def _zero_fill(course_root: Path, config, assignment: str, student: str) -> None:
-    """Record 0 for every ungraded cell, so the gradebook and the export show the submission."""
+def _gradebook(course_root: Path, config):
+    """nbgrader's Gradebook, without the sqlalchemy warnings its own code triggers."""
+    import contextlib
+    import warnings
+
     from nbgrader.api import Gradebook
 
-    with Gradebook(_db_url(course_root), _course_id(config)) as gb:
+    @contextlib.contextmanager
+    def quiet():
+        with warnings.catch_warnings():
+            warnings.filterwarnings("ignore", message=".*not in session.*")
+            with Gradebook(_db_url(course_root), _course_id(config)) as gb:
+                yield gb
+    return quiet()
+
+
+def _zero_fill(course_root: Path, config, assignment: str, student: str) -> None:
+    """Record 0 for every ungraded cell, so the gradebook and the export show the submission."""
+    with _gradebook(course_root, config) as gb:
         gb.update_or_create_student(student)
         submission = gb.update_or_create_submission(assignment, student)
         for notebook in submission.notebooks:
@@ -175,9 +191,9 @@ def _zero_fill(course_root: Path, config, assignment: str, student: str) -> None
 
 def gradebook_scores(course_root: Path, config, assignment: str, student: str) -> tuple[float, float] | None:
     """``(score, max_score)`` from the gradebook, or None when any graded cell has no score."""
-    from nbgrader.api import Gradebook, MissingEntry
+    from nbgrader.api import MissingEntry
 
-    with Gradebook(_db_url(course_root), _course_id(config)) as gb:
+    with _gradebook(course_root, config) as gb:
         try:
             submission = gb.find_submission(assignment, student)
         except MissingEntry:
@@ -337,10 +353,27 @@ def autograde_all(course_root: Path, assignment: str, *, jobs: int = 2, force: b
                     bar.set_postfix(needs_review=review)
             except KeyboardInterrupt:
                 pool.terminate()
+                _kill_sandbox_leftovers(config, jobs)
                 raise
             finally:
                 bar.close()
     return [outcomes[s] for s in todo_students if s in outcomes]
+
+
+def _kill_sandbox_leftovers(config, jobs: int) -> None:
+    """After an interrupted pool: kill kernels the terminated workers could not shut down (root only)."""
+    import pwd
+
+    from .sandbox import kill_user_processes
+
+    if os.geteuid() != 0:
+        return  # unsandboxed kernels exit by themselves when their worker dies (ipykernel's parent poller)
+    name = config.SandboxKernelManager.get("sandbox_user", "dlcourse-grader")
+    for slot in range(jobs):
+        try:
+            kill_user_processes(pwd.getpwnam(f"{name}-{slot}").pw_uid)
+        except KeyError:
+            continue
 
 
 def _finish(course_root: Path, config, assignment: str, outcome: Outcome, journal: Journal) -> None:
@@ -429,14 +462,14 @@ def part_columns(course_root: Path, assignment: str) -> dict[str, list[str]]:
 
 def export_csv(course_root: Path, out, assignments: list[str] | None = None) -> int:
     """Write ``student, assignment, <part>..., score, max_score, status, reasons`` rows; returns the row count."""
-    from nbgrader.api import Gradebook, MissingEntry
+    from nbgrader.api import MissingEntry
 
     course_root = Path(course_root).resolve()
     config = load_config(course_root)
     if assignments is None:
         assignments = sorted(p.name for p in (course_root / "source").iterdir() if p.is_dir())
     rows, header_parts = [], {}
-    with Gradebook(_db_url(course_root), _course_id(config)) as gb:
+    with _gradebook(course_root, config) as gb:
         for assignment in assignments:
             parts = part_columns(course_root, assignment)
             header_parts[assignment] = list(parts)
@@ -663,5 +696,8 @@ def check_course(course_root: Path, solutions_dir: Path | None, assignments: lis
     results = []
     for assignment in assignments:
         with tempfile.TemporaryDirectory(prefix="dlcourse-check-") as tmp:
-            results.append(check_assignment(course_root, assignment, solutions_dir, Path(tmp), jobs=jobs))
+            try:
+                results.append(check_assignment(course_root, assignment, solutions_dir, Path(tmp), jobs=jobs))
+            except Exception as err:  # noqa: BLE001  (report, and check the other assignments)
+                results.append(CheckResult(assignment, [f"{type(err).__name__}: {err}"]))
     return results

@@ -23,7 +23,8 @@ class Dropout(Module):
     def __init__(self, p: float = 0.5, rng=None) -> None:
         super().__init__()
         self.p = probability("Dropout", p, "p")
-        self.rng = rng
+        # an int seed becomes one generator here; re-seeding on every call would repeat the same mask
+        self.rng = None if rng is None else get_rng(rng)
 
     def forward(self, x):
         x = float_array("Dropout", x)

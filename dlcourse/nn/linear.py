@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._rng import get_rng
 from .._validate import check_dim, float_array, positive_int
 from . import init
 from .module import Module, Parameter
@@ -18,6 +19,7 @@ class Linear(Module):
 
     def __init__(self, in_features: int, out_features: int, bias: bool = True, rng=None) -> None:
         super().__init__()
+        rng = get_rng(rng)  # one generator, so an int seed does not give weight and bias the same draws
         self.in_features = positive_int("Linear", in_features, "in_features")
         self.out_features = positive_int("Linear", out_features, "out_features")
         self.weight = Parameter(np.empty((out_features, in_features), dtype=np.float32))

@@ -20,3 +20,10 @@ from .linear_models import GradientDescentLine, LogisticBoundary
 
 __all__ += ["TopKExplorer", "KMeansExplorer", "PCAExplorer", "GradientDescentLine", "LogisticBoundary",
             "ExpressionGraph", "NeuronGraph"]
+
+# chapters 6–7
+from .cnn import ConvCalculator, FeatureMapExplorer, PoolingExplorer, UNetSegmentation
+from .rnn import AddingProblemRace, GradientFlowThroughTime, LSTMGates
+
+__all__ += ["ConvCalculator", "PoolingExplorer", "FeatureMapExplorer", "UNetSegmentation", "GradientFlowThroughTime",
+            "LSTMGates", "AddingProblemRace"]

@@ -18,8 +18,14 @@ A figure is a subclass of :class:`Widget` that fills in four methods::
 
 Moving a control (in the browser, or ``widget.controls["lr"].value = 0.1`` / ``widget.set(lr=0.1)``
 in a test) runs ``compute`` then ``draw`` and repaints the canvas in place.  The latest numbers
-are in ``widget.data``, the artists in ``widget.artists``, the time of the last update in
-``widget.last_update_ms``.  A notebook shows a widget by making it the last expression of a cell.
+are in ``widget.data``, the artists in ``widget.artists``, the time of the last update (compute,
+draw and repaint) in ``widget.last_update_ms``.  A notebook shows a widget by making it the last
+expression of a cell.
+
+Repainting is cheap by design: the artists in ``widget.artists`` are *animated* and blitted over a
+cached picture of everything else (axes, ticks, labels), so a move re-renders only the data.
+Changing anything static in ``draw`` (axis limits, a title, a legend) is allowed but costs a full
+redraw — see ``_setup_blitting`` and ``set_limits``.
 
 The figure is created with ``pyplot.new_figure_manager`` under ``plt.ioff()``: with ipympl
 (``%matplotlib widget``) its canvas is itself an ipywidget that is placed under the controls;
@@ -109,7 +115,8 @@ class Widget:
         data: what the last :meth:`compute` returned (trained model, curves, metrics).
         artists: the matplotlib artists :meth:`draw` updates, by name (tests read their data).
         figure: the matplotlib figure.
-        last_update_ms: wall time of the last compute + draw, in milliseconds.
+        last_update_ms: wall time of the last update (compute, draw, repaint), in milliseconds.
+        full_draws: how many full redraws happened (the others were blits of the data only).
         error: the exception of the last update triggered from the UI (shown in the status line), or None.
     """
 
@@ -202,10 +209,10 @@ class Widget:
         t0 = time.perf_counter()
         self.data = self.compute(**self.values)
         self.draw(self.data)
-        self.last_update_ms = (time.perf_counter() - t0) * 1000
         self.error = None
         self.status.value = self.summary(self.data)
         self._repaint()
+        self.last_update_ms = (time.perf_counter() - t0) * 1000
 
     def _on_change(self, name: str, change) -> None:
         if self._holding:  # several changes at once: adjust dependent controls, update once at the end
@@ -309,7 +316,8 @@ class Widget:
         for control in self.controls.values():
             control.close()
         self.status.close()
-        plt.close(self.figure)
+        if isinstance(self.figure.canvas, W.DOMWidget):
+            self.figure.canvas.close()
 
     def __repr__(self) -> str:
         values = ", ".join(f"{k}={v!r}" for k, v in self.values.items())

@@ -84,8 +84,10 @@ def static_legend(ax, **kwargs):
 
 
 def nice_ceiling(n: float) -> float:
-    """The smallest of …, 0.5, 1, 2, 5, 10, 20, … that is ≥ ``n`` (1 for ``n ≤ 0``): axis limits that move only now and then
-    (a moved axis costs a full redraw instead of a blit)."""
+    """The smallest of …, 0.5, 1, 2, 5, 10, 20, … that is ≥ ``n`` (1 for ``n ≤ 0``).
+
+    Axis limits chosen this way move only now and then: a moved axis costs a full redraw instead of a blit.
+    """
     n = float(n)
     if not n > 0:
         return 1.0
@@ -148,7 +150,8 @@ def demo_classifier(dataset: str = "fashion", progress: bool = False) -> Classif
     """Train (once per process) a small MLP ``d → 64 → 10`` and keep its test scores per epoch.
 
     ``dataset`` is ``"fashion"`` (10,000 training images) or ``"digits"`` (1,437); either is trained
-    for :data:`DEMO_EPOCHS` epochs of Adam (learning rate 3·10⁻³) with the library's ``fit``.  The result is cached: the first call trains (a few seconds; ``progress=True``
+    for :data:`DEMO_EPOCHS` epochs of Adam (learning rate 3·10⁻³) with the library's ``fit``.  The result is
+    cached: the first call trains (a few seconds; ``progress=True``
     shows a progress bar), later calls return at once.  The network itself is chapter 5's
     subject; here only its scores matter.
     """
@@ -216,7 +219,7 @@ class TopKExplorer(Widget):
         ax_bar.set_yticks([])
         self.artists["bar_labels"] = [ax_bar.text(-0.02, i, "10. T-shirt/top", transform=ax_bar.get_yaxis_transform(),
                                                   ha="right", va="center", fontsize=7) for i in range(n)]
-        self.artists["bar_title"] = ax_bar.set_title(" ", fontsize=9)
+        ax_bar.set_title("the network's probabilities, best first", fontsize=9)
         ax_bar.set_ylim(n - 0.5, -0.5)  # rank 1 at the top
         ax_bar.set_xlim(0, 1)
         ax_bar.set_xlabel("softmax probability")
@@ -231,7 +234,7 @@ class TopKExplorer(Widget):
         ax_curve.set_xlabel("k"), ax_curve.set_ylabel("fraction of test images")
         ax_curve.grid(alpha=0.3)
         static_legend(ax_curve, fontsize=7, loc="lower right")
-        self.artists["curve_title"] = ax_curve.set_title(" ", fontsize=9)
+        ax_curve.set_title("top-k accuracy on the test set", fontsize=9)
         self._axes = {"image": ax_img, "bar": ax_bar, "curve": ax_curve}
         fig.tight_layout()
 
@@ -263,18 +266,17 @@ class TopKExplorer(Widget):
         self.artists["cut"].set_ydata([k - 0.5, k - 0.5])
         self.artists["cut_label"].set_position((0.98, k - 0.6))
         self.artists["cut_label"].set_text(f"top-{k} above")
-        verdict = "in" if d["in_top_k"] else "NOT in"
-        self.artists["bar_title"].set_text(f"true class rank {d['rank']}: {verdict} the top {k}")
         self.artists["curve"].set_ydata(d["curve"])
         self.artists["current"].set_data([k], [d["topk"]])
-        self.artists["curve_title"].set_text(f"top-1 {d['top1']:.1%} · top-{k} {d['topk']:.1%}")
 
     def summary(self, d):
         k = d["k"]
+        verdict = "counts as correct" if d["in_top_k"] else "counts as an error"
         top1 = "" if k == 1 else f"top-1 accuracy <b>{d['top1']:.1%}</b>, "
-        return (f"On {d['n_test']:,} test images: {top1}top-{k} accuracy <b>{d['topk']:.1%}</b>, "
-                f"top-{k} error <b>{d['topk_error']:.1%}</b> (the share of images whose true class is not "
-                f"among the {k} highest scores).")
+        return (f"This image: the true class is ranked {d['rank']}, so it {verdict} for top-{k}. "
+                f"On all {d['n_test']:,} test images: {top1}top-{k} accuracy <b>{d['topk']:.1%}</b>, "
+                f"top-{k} error <b>{d['topk_error']:.1%}</b> (the share whose true class is not among the {k} "
+                f"highest scores).")
 
 
 # =========================================================================================================
@@ -348,7 +350,7 @@ class KMeansExplorer(Widget):
         ax_in.xaxis.set_major_formatter(StrMethodFormatter("{x:g}"))
         ax_in.set_xlabel("Lloyd iteration"), ax_in.set_ylabel("inertia Σ‖x − c‖²")
         ax_in.grid(alpha=0.3)
-        self.artists["inertia_title"] = ax_in.set_title(" ", fontsize=9)
+        ax_in.set_title("this run: inertia per iteration", fontsize=9)
         self.artists["elbow"], = ax_el.plot(np.arange(1, self.K_MAX + 1), _elbow(self.K_MAX), "o-", ms=2.5,
                                             color="0.5", lw=1)
         self.artists["final"], = ax_el.plot([], [], "o", ms=9, mfc="none", mec=COLORS[3], mew=2)
@@ -364,7 +366,7 @@ class KMeansExplorer(Widget):
         self.artists["names"] = [ax_c.text(c * (8 + g) + 3.5, r * (8 + g) - 0.6, "", ha="center", va="bottom",
                                            fontsize=7) for r in range(rows) for c in range(self.MOSAIC_COLUMNS)]
         ax_c.set_ylim(rows * (8 + g) - g - 0.5, -g - 0.5)
-        self.artists["centers_title"] = ax_c.set_title(" ", fontsize=9)
+        ax_c.set_title("centres, named by majority digit", fontsize=9)
         _image_axes(ax_c)
         self._axes = {"scatter": ax_sc, "inertia": ax_in, "elbow": ax_el, "centers": ax_c}
         fig.tight_layout(w_pad=0.8)
@@ -384,12 +386,10 @@ class KMeansExplorer(Widget):
         h = d["inertia_history"]
         self.artists["history"].set_data(np.arange(1, len(h) + 1), h)
         self.artists["final"].set_data([d["k"]], [d["elbow"][d["k"] - 1]])
-        self.artists["inertia_title"].set_text(f"{d['n_iter']} iterations → {d['inertia']:,.0f}")
         self.artists["mosaic"].set_data(image_mosaic(d["centers"].reshape(-1, 8, 8), self.MOSAIC_COLUMNS, self.K_MAX,
                                                      self.GAP))
         for j, text in enumerate(self.artists["names"]):
             text.set_text(f"“{d['majority'][j]}”" if j < d["k"] and d["majority"][j] >= 0 else "")
-        self.artists["centers_title"].set_text(f"{d['k']} centres · purity {d['purity']:.0%}")
 
     def summary(self, d):
         return (f"k = {d['k']}: inertia {d['inertia']:,.0f} after {d['n_iter']} Lloyd iterations. "
@@ -459,9 +459,9 @@ class PCAExplorer(Widget):
         ax_var.set_ylim(0, 1.02)
         static_legend(ax_var, fontsize=7, loc="center right")
         ax_var.grid(alpha=0.3)
-        self.artists["variance_title"] = ax_var.set_title(" ", fontsize=9)
+        ax_var.set_title("explained variance", fontsize=9)
         self.artists["mosaic"] = ax_rec.imshow(np.zeros((2, self.SHOW)), cmap="gray_r", vmin=0, vmax=1)
-        self.artists["mosaic_title"] = ax_rec.set_title(" ", fontsize=9)
+        ax_rec.set_title("test images (top) from k numbers (bottom)", fontsize=9)
         _image_axes(ax_rec)
         self._axes = {"scatter": ax_sc, "variance": ax_var, "reconstruction": ax_rec}
         self._shown = None
@@ -500,12 +500,10 @@ class PCAExplorer(Widget):
         self.artists["cumulative"].set_data(np.arange(1, len(cum) + 1), cum)
         self.artists["marker"].set_xdata([d["k"], d["k"]])
         set_limits(ax_var, xlim=(0.5, m + 0.5))
-        self.artists["variance_title"].set_text(f"k = {d['k']} of {d['d']}: {d['cumulative']:.1%} of the variance")
         s = d["side"]
         images = np.concatenate([d["original"], np.clip(d["reconstruction"], 0, 1)]).reshape(-1, s, s)
         mosaic = image_mosaic(images, self.SHOW, gap=max(1, s // 8))
         self.artists["mosaic"].set_data(mosaic)
-        self.artists["mosaic_title"].set_text(f"test images (top), from {d['k']} numbers (bottom)")
 
     def summary(self, d):
         return (f"Keeping k = {d['k']} of {d['d']} dimensions explains <b>{d['cumulative']:.1%}</b> of the variance; "

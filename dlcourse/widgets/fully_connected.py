@@ -245,7 +245,7 @@ class ForwardBackwardStepper(Widget):
     returns, plus ``stage`` (its name) and ``visible`` (the quantities shown so far).
     """
 
-    figsize = (9.5, 4.2)
+    figsize = (9.5, 3.6)
     _X = {"x": 0.0, "h": 1.6, "y": 3.2, "L": 4.5}
 
     def make_controls(self):
@@ -262,7 +262,7 @@ class ForwardBackwardStepper(Widget):
         ax = fig.add_subplot()
         ax.set_axis_off()
         ax.set_xlim(-0.9, 5.3)
-        ax.set_ylim(-1.45, 1.35)
+        ax.set_ylim(-1.2, 1.3)
         X = self._X
         self._pos = {"x0": (X["x"], 0.5), "x1": (X["x"], -0.5),
                      **{f"h{j}": (X["h"], 0.85 - 0.85 * j) for j in range(3)},

@@ -49,7 +49,7 @@ def gradient_descent_path(model: LinearRegression, X: np.ndarray, y: np.ndarray,
                           theta0: np.ndarray | None = None, blow_up: float = 1e8) -> dict:
     """Run ``θ ← θ − lr·∇J(θ)`` (Seed 2.2.2–2.2.3) and keep every θ, for drawing the path.
 
-    ``model.cost_and_gradient`` supplies ``J`` and ``∇J``; the loop is spelled out here (rather
+    ``model.cost_and_gradient`` supplies ``J`` and ``∇J`` (Seed 2.2.2); the loop is spelled out here (rather
     than calling ``fit(method="gd")``) because the figure needs the intermediate parameters and
     must survive a learning rate that diverges.  Returns ``path (m + 1, d + 1)``, ``costs (m + 1,)``
     (``m ≤ iterations``) and ``diverged`` (the cost grew beyond ``blow_up`` × its start value).
@@ -58,11 +58,14 @@ def gradient_descent_path(model: LinearRegression, X: np.ndarray, y: np.ndarray,
     path, costs = [theta.copy()], []
     diverged = False
     with np.errstate(over="ignore", invalid="ignore"):
-        cost, grad = model.cost_and_gradient(theta, X, y)
+        cost, grad = model.cost_and_gradient(theta, X, y)  # the public method validates the inputs once
+        # then the same J and ∇J on the ready design matrix, without re-validating 500 times per move
+        step = functools.partial(model._cost_and_gradient_design, A=design_matrix(X),
+                                 y=np.asarray(y, dtype=np.float64))
         costs.append(cost)
         for _ in range(iterations):
             theta = theta - lr * grad
-            cost, grad = model.cost_and_gradient(theta, X, y)
+            cost, grad = step(theta)
             if not np.isfinite(cost) or cost > blow_up * max(costs[0], 1e-12):
                 diverged = True
                 break
@@ -106,7 +109,7 @@ class GradientDescentLine(Widget):
         ax_fit.set_xlim(-0.1, 3.1)
         ax_fit.set_xlabel("x"), ax_fit.set_ylabel("y")
         static_legend(ax_fit, fontsize=7, loc="upper left")
-        self.artists["fit_title"] = ax_fit.set_title(" ", fontsize=9)
+        ax_fit.set_title("data and fitted lines", fontsize=9)
         self.artists["costs"], = ax_cost.semilogy([], [], color=COLORS[3], lw=1.5, label="J(θ) of gradient descent")
         self.artists["cost_min"] = ax_cost.axhline(1.0, ls="--", color="k", lw=1, label="J(θ*) normal equation")
         ax_cost.set_xlabel("iteration"), ax_cost.set_ylabel("cost J(θ) (log scale)")
@@ -115,7 +118,7 @@ class GradientDescentLine(Widget):
         self.artists["path"], = ax_path.plot([], [], ".-", color=COLORS[3], ms=3, lw=1)
         self.artists["optimum"], = ax_path.plot([], [], "*", color="k", ms=12)
         ax_path.set_xlabel("θ0 (bias)"), ax_path.set_ylabel("θ1 (slope)")
-        self.artists["path_title"] = ax_path.set_title(" ", fontsize=9)
+        ax_path.set_title("path of θ over the contours of J", fontsize=9)
         self.artists["contours"] = None
         self._axes = {"fit": ax_fit, "cost": ax_cost, "path": ax_path}
         self._shown = None
@@ -135,7 +138,7 @@ class GradientDescentLine(Widget):
                 "key": (round(noise, 3), bool(standardize))}
 
     def _contours(self, d) -> None:
-        """Contour lines of J over a θ window holding the start θ = 0 and the optimum (redrawn when the data change)."""
+        """Contour lines of J over a θ window holding the start θ = 0 and the optimum (new data: new contours)."""
         ax = self._axes["path"]
         if self.artists["contours"] is not None:
             self.artists["contours"].remove()
@@ -170,10 +173,7 @@ class GradientDescentLine(Widget):
         self.artists["cost_min"].set_ydata([d["cost_min"], d["cost_min"]])
         set_limits(self._axes["cost"], xlim=(0, nice_ceiling(self.controls["iterations"].value)))
         self.artists["path"].set_data(d["path"][:, 0], d["path"][:, 1])
-        status = "DIVERGED" if d["diverged"] else f"‖θ − θ*‖ = {d['distance']:.3g}"
-        self.artists["path_title"].set_text(f"path of θ · {status}")
-        self.artists["fit_title"].set_text(f"ŷ = {d['theta_gd'][0]:.2f} + {d['theta_gd'][1]:.2f}·"
-                                           f"{'x̃' if d['x_std'] != 1.0 else 'x'}")
+
 
     def summary(self, d):
         if d["diverged"]:
@@ -221,7 +221,7 @@ def level_set(ticks: tuple[np.ndarray, np.ndarray], values: np.ndarray, level: f
 
 
 def quadratic_features(X: np.ndarray) -> np.ndarray:
-    """``(x₁, x₂)`` → ``(x₁, x₂, x₁², x₂², x₁x₂)``: still linear in θ, but the boundary becomes a conic (Seed 2.3.1)."""
+    """``(x₁, x₂)`` → ``(x₁, x₂, x₁², x₂², x₁x₂)``: still linear in θ, the boundary a conic (Seed 2.3.1)."""
     return np.column_stack([X, X ** 2, X[:, 0] * X[:, 1]])
 
 
@@ -264,7 +264,7 @@ class LogisticBoundary(Widget):
                                                   aspect="auto", alpha=0.8)
         self.artists["points"] = ax_b.scatter([], [], s=12, edgecolors="k", linewidths=0.4)
         self.artists["boundary"], = ax_b.plot([], [], color="k", lw=1.5)
-        self.artists["boundary_title"] = ax_b.set_title(" ", fontsize=9)
+        ax_b.set_title("P(class 1) and boundary ŷ = 0.5", fontsize=9)
         ax_b.set_xlim(xa, xb), ax_b.set_ylim(ya, yb)
         ax_b.set_xlabel("x₁"), ax_b.set_ylabel("x₂")
         z = np.linspace(-8, 8, 200)
@@ -276,7 +276,7 @@ class LogisticBoundary(Widget):
         self.artists["cost"], = ax_c.plot([], [], color=COLORS[3])
         ax_c.set_xlabel("iteration"), ax_c.set_ylabel("cost C(θ) (cross-entropy)")
         ax_c.grid(alpha=0.3)
-        self.artists["cost_title"] = ax_c.set_title(" ", fontsize=9)
+        ax_c.set_title("cost per iteration", fontsize=9)
         self._axes = {"boundary": ax_b, "sigmoid": ax_s, "cost": ax_c}
         self._shown = None
         fig.tight_layout()
@@ -289,7 +289,8 @@ class LogisticBoundary(Widget):
         F = self._features(X, features)
         model = LogisticRegression(lr=lr, epochs=iterations).fit(F, y)
         prob = model.predict_proba(self._features(self._grid, features)).reshape(self.RES, self.RES)
-        return {"boundary": level_set(self._axis_ticks, prob, 0.5), "X": X, "y": y, "model": model, "theta": model.theta, "history": np.asarray(model.history_),
+        return {"boundary": level_set(self._axis_ticks, prob, 0.5), "X": X, "y": y, "model": model,
+                "theta": model.theta, "history": np.asarray(model.history_),
                 "probability": prob, "logits": model.decision_function(F), "accuracy": model.accuracy(F, y),
                 "cost": model.history_[-1], "key": (dataset, round(noise, 3))}
 
@@ -302,7 +303,6 @@ class LogisticBoundary(Widget):
             self._shown = d["key"]
         self.artists["probability"].set_data(d["probability"])
         self.artists["boundary"].set_data(*d["boundary"].T)
-        self.artists["boundary_title"].set_text(f"P(class 1) · accuracy {d['accuracy']:.0%}")
         z = np.clip(d["logits"], -7.9, 7.9)
         jitter = (np.arange(len(z)) % 7 - 3) * 0.012  # keep overlapping labels apart
         self.artists["on_sigmoid"].set_offsets(np.column_stack([z, d["y"] + jitter]))
@@ -312,7 +312,6 @@ class LogisticBoundary(Widget):
         # every run starts at C(θ = 0) = log 2 ≈ 0.69: the axes move only when α makes the cost climb
         top = 0.75 if h.max() <= 0.75 else float(h.max()) * 1.05
         set_limits(self._axes["cost"], xlim=(0, nice_ceiling(len(h) - 1)), ylim=(0, top))
-        self.artists["cost_title"].set_text(f"C(θ) = {d['cost']:.3f}")
 
     def summary(self, d):
         t = d["theta"]

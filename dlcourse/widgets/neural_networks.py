@@ -454,8 +454,8 @@ class OptimizerRace(Widget):
     def setup_figure(self, fig):
         ax, bx = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.15, 1]})
         # static until the surface changes, so it stays in the cached background
-        self._background_image = ax.imshow(np.zeros((2, 2)), origin="lower", cmap="Greys_r", aspect="auto",
-                                           interpolation="bilinear")
+        self._background_image = ax.imshow(np.zeros((2, 2)), origin="lower", cmap="Greys", aspect="auto",
+                                           interpolation="bilinear", alpha=0.6)
         for i, m in enumerate(METHODS):
             style = "-" if m in FIRST_ORDER else "--"
             self.artists["path:" + m], = ax.plot([], [], style, marker="o", ms=2.5, lw=1.3, color=COLORS[i % 10],
@@ -533,7 +533,8 @@ class OptimizerRace(Widget):
         for m, path in d["paths"].items():
             with np.errstate(over="ignore", invalid="ignore"):
                 dist = s.distance_to_minimum(path[-1]) if np.all(np.isfinite(path[-1])) else float("inf")
-            parts.append(f"{m}: {len(path) - 1} it., {'diverged' if m in d['diverged'] else f'{dist:.1e} from a minimum'}")
+            outcome = "diverged" if m in d["diverged"] else f"{dist:.1e} from a minimum"
+            parts.append(f"{m}: {len(path) - 1} it., {outcome}")
         return "<br>".join([" · ".join(parts[i:i + 4]) for i in range(0, len(parts), 4)])
 
 
@@ -757,7 +758,8 @@ class RegularizationPlayground(Widget):
         xs, ys, self._grid = grid_points(self.BOUNDS, 60)
         (xa, xb), (ya, yb) = self.BOUNDS
         self.artists["boundary"] = ax.imshow(np.zeros((60, 60)), origin="lower", extent=(xa, xb, ya, yb),
-                                             cmap=BOUNDARY_CMAP, vmin=0, vmax=1, aspect="auto", alpha=0.8)
+                                             cmap=BOUNDARY_CMAP, vmin=0, vmax=1, aspect="auto", alpha=0.8,
+                                             interpolation="bilinear")
         X, y, Xv, yv = _moons(60, 400, 0.3)
         ax.scatter(Xv[:, 0], Xv[:, 1], c=[CLASS_COLORS[i] for i in yv], s=5, alpha=0.25)
         ax.scatter(X[:, 0], X[:, 1], c=[CLASS_COLORS[i] for i in y], s=18, edgecolors="k", linewidths=0.6)
@@ -863,7 +865,8 @@ class PlaygroundTrainer(Widget):
         _, _, self._grid = grid_points(self.BOUNDS, self.RES)
         (xa, xb), (ya, yb) = self.BOUNDS
         self.artists["boundary"] = ax.imshow(np.zeros((self.RES, self.RES)), origin="lower", extent=(xa, xb, ya, yb),
-                                             cmap=BOUNDARY_CMAP, vmin=0, vmax=1, aspect="auto", alpha=0.85)
+                                             cmap=BOUNDARY_CMAP, vmin=0, vmax=1, aspect="auto", alpha=0.85,
+                                             interpolation="bilinear")
         self.artists["train_points"] = ax.scatter([], [], s=14, edgecolors="k", linewidths=0.5)
         self.artists["test_points"] = ax.scatter([], [], s=14, facecolors="none", linewidths=0.8)
         ax.set_xlim(xa, xb), ax.set_ylim(ya, yb)
