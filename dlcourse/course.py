@@ -83,8 +83,9 @@ def main(argv: list[str] | None = None) -> int:
         failed = 0
         for result in P.check_course(root, solutions, args.ids or None, jobs=args.jobs):
             if result.ok:
+                also = f"; also released: {', '.join(result.released_files)}" if result.released_files else ""
                 print(f"ok    {result.assignment}: solution {result.solution_score:g}/{result.max_score:g}, "
-                      f"release {result.release_score:g}, nothing secret released")
+                      f"release {result.release_score:g}, no hidden tests or solutions released{also}")
             else:
                 failed += 1
                 print(f"FAIL  {result.assignment}:\n  " + "\n  ".join(result.problems))

@@ -219,9 +219,30 @@ EXPECTED = {  # student -> (score, needs review?)
 # -------------------------------------------------------------------------------------------------
 @pytest.fixture(scope="module")
 def graded(tmp_path_factory):
+    """The graded batch, made once per test session even when pytest-xdist spreads these tests over workers."""
+    import fcntl
+    import json
+
     from dlcourse.grading import pipeline as P
 
-    base = tmp_path_factory.mktemp("grading")
+    shared = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = shared.parent  # the session's directory, the same for every xdist worker
+    base = shared / "grading-e2e"
+    with open(shared / "grading-e2e.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        done = base / "outcomes.json"
+        if not done.exists():
+            shutil.rmtree(base, ignore_errors=True)
+            seconds = _grade_batch(P, base)
+            done.write_text(json.dumps({"seconds": seconds}))
+        seconds = json.loads(done.read_text())["seconds"]
+    course = base / "assignments"
+    outcomes = {s: P.Outcome(**e) for s, e in P.Journal(course, AID).entries.items()}
+    return {"course": course, "outcomes": outcomes, "P": P, "seconds": seconds}
+
+
+def _grade_batch(P, base: Path) -> float:
     course = P.scratch_copy(REPO / "assignments", base / "assignments")
     with open(course / "nbgrader_config.py", "a") as fh:
         fh.write(TEST_CONFIG + f"c.Exchange.root = {str(base / 'exchange')!r}\n")
@@ -240,10 +261,10 @@ def graded(tmp_path_factory):
     for student, files in _submissions(solution, release, paths).items():
         P.add_submission(course, student, AID, files)
     start = time.perf_counter()
-    outcomes = {o.student: o for o in P.autograde_all(course, AID, jobs=2, progress=False)}
+    P.autograde_all(course, AID, jobs=2, progress=False)
     seconds = time.perf_counter() - start
-    print(f"\nautograded {len(outcomes)} submissions in {seconds:.0f} s")
-    return {"course": course, "outcomes": outcomes, "P": P, "seconds": seconds}
+    print(f"\nautograded {len(EXPECTED)} submissions in {seconds:.0f} s")
+    return seconds
 
 
 def _outputs(course: Path, student: str) -> str:
@@ -342,7 +363,7 @@ def test_cli_resumes_after_an_interrupt(graded, tmp_path):
     shutil.copy(graded["course"] / "gradebook.db", course / "gradebook.db")
     shutil.copytree(graded["course"] / "release", course / "release")
     solution = nbformat.read(str(graded["course"] / "submitted" / "solution" / AID / NB), as_version=4)
-    students = [f"resume{i}" for i in range(4)]
+    students = [f"resume{i}" for i in range(3)]
     for s in students:
         P.add_submission(course, s, AID, {NB: solution})
     cmd = [sys.executable, "-m", "dlcourse.course", "--course", str(course), "autograde", AID, "--jobs", "1",

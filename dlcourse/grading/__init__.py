@@ -14,10 +14,10 @@ drop), ``dlcourse.grading.pipeline`` (parallel autograde, check, export) and
 """
 from . import _guard
 from .checks import (ForbiddenCall, GradingFailure, Part, TamperDetected, describe, expect_close,
-                     numerical_gradient, part, random_shapes, require_intact)
+                     numerical_gradient, part, require_intact)
 
 __all__ = ["part", "Part", "GradingFailure", "ForbiddenCall", "TamperDetected", "expect_close", "describe",
-           "numerical_gradient", "random_shapes", "require_intact", "arm"]
+           "numerical_gradient", "require_intact", "arm"]
 
 
 def arm() -> None:

@@ -21,7 +21,6 @@ code can do outside the kernel.
 """
 from __future__ import annotations
 
-import builtins
 import importlib
 import json
 import sys
@@ -40,9 +39,8 @@ _isinstance = isinstance
 _id = id
 _vars = vars
 _callable = callable
-getattr = getattr  # noqa: PLW0127  (module-level binding: immune to builtins patching)
-hasattr = hasattr
-len = len
+_getattr = getattr
+_hasattr = hasattr
 
 #: modules whose functions and classes are snapshot (every loaded submodule is included)
 WATCHED_PACKAGES = ("numpy", "dlcourse")
@@ -89,14 +87,14 @@ def _underlying_function(obj):
         return obj
     if _isinstance(obj, (staticmethod, classmethod)):
         return _underlying_function(obj.__func__)
-    impl = getattr(obj, "_implementation", None) if type(obj).__name__ == "_ArrayFunctionDispatcher" else None
+    impl = _getattr(obj, "_implementation", None) if type(obj).__name__ == "_ArrayFunctionDispatcher" else None
     if _isinstance(impl, _FunctionType):
         return impl
     return None
 
 
 def _fingerprint(obj) -> tuple:
-    """What must stay identical: the object, and for a Python function its code, defaults and callables it closes over."""
+    """What must stay identical: the object; for a Python function also its code, defaults and closed-over callables."""
     if _isinstance(obj, property):
         return tuple(_fingerprint(f) for f in (obj.fget, obj.fset, obj.fdel))
     fn = _underlying_function(obj)
@@ -140,15 +138,15 @@ def _take_snapshot() -> dict:
             if attr.startswith("__") or not _is_watched_value(value):
                 continue
             entries.append(_Entry(mod, attr, value))
-            if _isinstance(value, type) and getattr(value, "__module__", None) == name:
+            if _isinstance(value, type) and _getattr(value, "__module__", None) == name:
                 for cattr, cvalue in list(_vars(value).items()):
                     if _underlying_function(cvalue) is not None or _isinstance(cvalue, property):
                         entries.append(_Entry(value, cattr, cvalue))
     for modname, attrs in WATCHED_ATTRS.items():
         mod = _modules[modname]
         for attr in attrs:
-            if hasattr(mod, attr):
-                entries.append(_Entry(mod, attr, getattr(mod, attr)))
+            if _hasattr(mod, attr):
+                entries.append(_Entry(mod, attr, _getattr(mod, attr)))
     return {"entries": entries, "modules": modules, "index": {(_id(e.owner), e.name): e for e in entries}}
 
 
@@ -230,7 +228,7 @@ def pristine(dotted: str):
     obj = mod
     for attr in parts[cut:]:
         entry = _snapshot["index"].get((_id(obj), attr))
-        obj = entry.obj if entry is not None else getattr(obj, attr)
+        obj = entry.obj if entry is not None else _getattr(obj, attr)
     return obj
 
 
@@ -251,11 +249,11 @@ def _codes_of_code(code, out: set) -> None:
 
 
 def codes_of(obj, out: set | None = None) -> set:
-    """Every code object that belongs to ``obj``: a function, a class's own methods, a module's functions and classes."""
+    """Every code object of ``obj``: a function, a class's own methods, a module's functions and classes."""
     out = set() if out is None else out
     if _isinstance(obj, _ModuleType):
         for value in _vars(obj).values():
-            if getattr(value, "__module__", None) == obj.__name__ and _callable(value):
+            if _getattr(value, "__module__", None) == obj.__name__ and _callable(value):
                 codes_of(value, out)
     elif _isinstance(obj, type):
         for value in _vars(obj).values():
@@ -267,7 +265,7 @@ def codes_of(obj, out: set | None = None) -> set:
                 _codes_of_function(value, out)
     else:
         _codes_of_function(obj, out)
-        call = getattr(type(obj), "__call__", None)  # an instance of a reference class
+        call = _getattr(type(obj), "__call__", None)  # an instance of a reference class
         if _underlying_function(obj) is None and call is not None:
             codes_of(type(obj), out)
     return out

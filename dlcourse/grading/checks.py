@@ -24,7 +24,7 @@ from __future__ import annotations
 import copy
 import inspect
 import traceback
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -460,12 +460,3 @@ def _same_array(a: np.ndarray, b) -> bool:
 def part(key: str, points: float | None = None, hidden: bool = False) -> Part:
     """A graded part: ``with part("01_linear_models/sigmoid", points=1) as p: ...``."""
     return Part(key, points, hidden)
-
-
-def random_shapes(rng: np.random.Generator, ndims: Iterable[int] = (1, 2), low: int = 1, high: int = 6,
-                  count: int = 3) -> list[tuple]:
-    """``count`` random shapes (one per entry of ``ndims``, cycled) with sides in ``[low, high]``."""
-    ndims = list(ndims)
-    return [tuple(int(s) for s in rng.integers(low, high + 1, size=ndims[i % len(ndims)])) for i in range(count)]
-
-

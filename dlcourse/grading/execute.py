@@ -46,7 +46,8 @@ from .checks import HELDOUT_MIME
 from .sandbox import SandboxKernelManager
 
 #: error names this module writes into a cell (scanned by dlcourse.grading.pipeline)
-KERNEL_DIED, CELL_HUNG, NOTEBOOK_TIME, TAMPER = "KernelDied", "KernelUnresponsive", "NotebookTimeLimit", "TamperDetected"
+KERNEL_DIED, CELL_HUNG, NOTEBOOK_TIME = "KernelDied", "KernelUnresponsive", "NotebookTimeLimit"
+TAMPER = "TamperDetected"
 HELDOUT_FAIL, HELDOUT_ERROR = "HeldOutBelowTarget", "HeldOutError"
 EVENT_NAMES = (KERNEL_DIED, CELL_HUNG, NOTEBOOK_TIME, TAMPER, HELDOUT_FAIL, HELDOUT_ERROR)
 
@@ -80,7 +81,6 @@ class HardenedExecute(Execute):
     def preprocess(self, nb, resources=None, km=None):
         self._deadline = None
         self._replayable: list[int] = []
-        self._poisoned: set[int] = set()
         self._out_bytes: dict[int, int] = {}
         self._truncated: set[int] = set()
         self._total_out = 0
@@ -166,10 +166,15 @@ class HardenedExecute(Execute):
 
     # -- recovery ---------------------------------------------------------------------------------
     async def _recover(self, index: int) -> None:
-        """Restart the kernel and silently re-run the cells that completed before ``index``."""
-        self._poisoned.add(index)
+        """Restart the kernel and silently re-run the cells that completed before ``index``.
+
+        Test cells are not replayed (they are self-contained); set-up and answer cells are, so the
+        student's functions exist again for the cells that follow.
+        """
         await self._restart_kernel()
         for i in self._replayable:
+            if utils.is_grade(self.nb.cells[i]):
+                continue
             remaining = self._deadline - monotonic()
             if remaining <= 1:
                 return

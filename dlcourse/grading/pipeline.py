@@ -603,6 +603,7 @@ class CheckResult:
     max_score: float = 0.0
     solution_score: float | None = None
     release_score: float | None = None
+    released_files: list[str] = field(default_factory=list)  # non-notebook files students receive
 
     @property
     def ok(self) -> bool:
@@ -620,7 +621,8 @@ def check_assignment(course_root: Path, assignment: str, solutions_dir: Path | N
     others = [p for p in (course_root / "source" / assignment).rglob("*")
               if p.is_file() and p.suffix != ".ipynb" and ".ipynb_checkpoints" not in p.parts]
     for path in others:
-        if path.suffix in (".py", ".pyc") or re.search(r"solution|reference|answer|heldout|held_out|secret", path.name, re.I):
+        secret_name = re.search(r"solution|reference|answer|secret|label", path.name, re.I)
+        if path.suffix in (".py", ".pyc") or secret_name:
             problems.append(f"source/{assignment}/{path.name} would be released to students (reference or "
                             f"solution material belongs in solutions/ or dlcourse.grading.references)")
     for path in sources:
@@ -642,16 +644,17 @@ def check_assignment(course_root: Path, assignment: str, solutions_dir: Path | N
         src = nbformat.read(str(path), as_version=4)
         released = release_dir / path.name
         text = released.read_text(encoding="utf-8")
+        released_lines = {ln.strip() for cell in nbformat.read(str(released), as_version=4).cells
+                          for ln in cell.source.splitlines()}
         for line in authoring.hidden_lines(src) + authoring.solution_lines(src):
-            if line in text:
+            if line in released_lines:
                 problems.append(f"release/{path.name} contains hidden-test or solution code: {line!r}")
                 break
         for marker in LEAK_MARKERS:
             if marker in text:
                 problems.append(f"release/{path.name} contains {marker!r}")
-    extra = [p.name for p in release_dir.rglob("*") if p.is_file() and p.suffix != ".ipynb"]
-    if extra:
-        problems.append(f"release/{assignment} contains non-notebook files {extra}: make sure none is secret")
+    extra = sorted(str(p.relative_to(release_dir)) for p in release_dir.rglob("*")
+                   if p.is_file() and p.suffix != ".ipynb")
 
     solved = {p.name: solution_submission(nbformat.read(str(p), as_version=4)) for p in sources}
     blank = {p.name: nbformat.read(str(release_dir / p.name), as_version=4) for p in sources}
@@ -667,7 +670,7 @@ def check_assignment(course_root: Path, assignment: str, solutions_dir: Path | N
                         f"({'; '.join(rel.reasons + rel.notes) or 'should be 0'})")
     if solutions_dir is not None:
         problems += _check_solutions_in_sync(course_root, assignment, Path(solutions_dir), workdir / "solutions")
-    return CheckResult(assignment, problems, max_score, sol.score, rel.score)
+    return CheckResult(assignment, problems, max_score, sol.score, rel.score, extra)
 
 
 def _check_solutions_in_sync(course_root: Path, assignment: str, solutions_dir: Path, workdir: Path) -> list[str]:

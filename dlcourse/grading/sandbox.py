@@ -132,7 +132,7 @@ class SandboxKernelManager(AsyncKernelManager):
                    "memory_mb": self.memory_mb, "max_file_mb": self.max_file_mb,
                    "max_processes": self.max_processes if pw else 0, "cpu_seconds": self.cpu_seconds,
                    "workdir": self._workdir,
-                   "log": self.kernel_log or os.environ.get("DLCOURSE_KERNEL_LOG", "") or f"{self._workdir}/.kernel.log"}
+                   "log": self.kernel_log or os.environ.get("DLCOURSE_KERNEL_LOG") or f"{self._workdir}/.kernel.log"}
         cmd = [sys.executable, str(LAUNCHER), json.dumps(options), "--", *kernel_cmd]
         kw = dict(kw, cwd=self._workdir, env=env)
         return cmd, kw

@@ -48,6 +48,9 @@ from matplotlib.artist import Artist
 from matplotlib.axes import Axes
 from matplotlib.image import AxesImage
 
+from ..nn.dropout import Dropout
+from ..nn.norm import _BatchNormBase
+
 __all__ = ["Widget", "float_slider", "log_slider", "int_slider", "dropdown", "checkbox", "toggle_buttons",
            "select_multiple", "train_full_batch", "grid_points", "set_limits", "COLORS", "CLASS_COLORS"]
 
@@ -370,12 +373,14 @@ def train_full_batch(model, loss_fn, optimizer, X, y, steps: int, *, penalty=Non
     """
     params = list(model.parameters()) if penalized is None else list(penalized)
     train_loss, val_steps, val_loss = [], [], []
+    # switching modes walks every sub-module: only do it when dropout or batch norm care
+    has_modes = any(isinstance(m, (Dropout, _BatchNormBase)) for m in model.modules())
+    model.train()
     with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         for step in range(steps):
             if X_val is not None and step % eval_every == 0:
                 val_steps.append(step)
-                val_loss.append(_eval_loss(model, loss_fn, X_val, y_val))
-            model.train()
+                val_loss.append(_eval_loss(model, loss_fn, X_val, y_val, has_modes))
             optimizer.zero_grad()
             out = model(X)
             if not np.all(np.isfinite(out)):
@@ -392,13 +397,16 @@ def train_full_batch(model, loss_fn, optimizer, X, y, steps: int, *, penalty=Non
         else:
             if X_val is not None:
                 val_steps.append(steps)
-                val_loss.append(_eval_loss(model, loss_fn, X_val, y_val))
+                val_loss.append(_eval_loss(model, loss_fn, X_val, y_val, has_modes))
     model.eval()
     return {"step": np.arange(len(train_loss)), "train_loss": np.asarray(train_loss, dtype=float),
             "val_step": np.asarray(val_steps), "val_loss": np.asarray(val_loss, dtype=float)}
 
 
-def _eval_loss(model, loss_fn, X, y) -> float:
-    model.eval()
+def _eval_loss(model, loss_fn, X, y, has_modes: bool = True) -> float:
+    if has_modes:
+        model.eval()
     out = model(X)
+    if has_modes:
+        model.train()
     return float(loss_fn(out, y)) if np.all(np.isfinite(out)) else float("nan")

@@ -150,10 +150,10 @@ def demo_classifier(dataset: str = "fashion", progress: bool = False) -> Classif
     """Train (once per process) a small MLP ``d → 64 → 10`` and keep its test scores per epoch.
 
     ``dataset`` is ``"fashion"`` (10,000 training images) or ``"digits"`` (1,437); either is trained
-    for :data:`DEMO_EPOCHS` epochs of Adam (learning rate 3·10⁻³) with the library's ``fit``.  The result is
-    cached: the first call trains (a few seconds; ``progress=True``
-    shows a progress bar), later calls return at once.  The network itself is chapter 5's
-    subject; here only its scores matter.
+    for :data:`DEMO_EPOCHS` epochs of Adam (learning rate 3·10⁻³) with the library's ``fit``.  The
+    result is cached: the first call trains (a few seconds; ``progress=True`` shows a progress bar),
+    later calls return at once.  The network itself is chapter 5's subject; here only its scores
+    matter.  Returns a :class:`ClassifierRun` (scores ``(N_test, 10)`` after each epoch).
     """
     if dataset not in DATASETS:
         raise ValueError(f"demo_classifier: dataset must be one of {sorted(DATASETS)}, got {dataset!r}")
@@ -183,7 +183,8 @@ class TopKExplorer(Widget):
     Seed 1.2 is one minus its value at k = 5.  ``epochs`` picks the network after that many
     training epochs (0 = untrained, whose top-k accuracy is the chance level k/10).
 
-    Controls: ``dataset``, ``epochs``, ``k``, ``sample``.  ``data``: ``probabilities (10,)`` of
+    Controls: ``dataset``, ``epochs``, ``k``, ``sample`` (one of the first 360 test images, which
+    both datasets have).  ``data``: ``probabilities (10,)`` of
     the sample, ``order`` (classes by decreasing score), ``rank`` of the true class (1 = best),
     ``in_top_k``, ``curve`` (top-k accuracy for k = 1…10), ``top1``, ``topk``, ``topk_error``.
     """
@@ -226,7 +227,7 @@ class TopKExplorer(Widget):
         self.artists["cut"] = ax_bar.axhline(4.5, color="k", lw=1, ls="--")
         self.artists["cut_label"] = ax_bar.text(0.98, 4.4, "", ha="right", va="bottom", fontsize=8)
         ks = np.arange(1, n + 1)
-        self.artists["chance"], = ax_curve.plot(ks, ks / n, ls=":", color="0.5", label="chance k/10")
+        ax_curve.plot(ks, ks / n, ls=":", color="0.5", label="chance k/10")
         self.artists["curve"], = ax_curve.plot(ks, np.zeros(n), "o-", ms=3, color=COLORS[0], label="top-k accuracy")
         self.artists["current"], = ax_curve.plot([], [], "o", ms=9, mfc="none", mec=COLORS[3], mew=2)
         ax_curve.set_xlim(0.5, n + 0.5), ax_curve.set_ylim(0, 1.02)

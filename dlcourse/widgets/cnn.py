@@ -435,7 +435,7 @@ def demo_cnn_architecture(rng=None) -> nn.Sequential:
     """The ConvNet of Seed 6.8.1 in miniature: ``(N, 1, 28, 28)`` → scores ``(N, 10)``.
 
     conv 5×5 (1→8, same) · ReLU · max pool 2 → conv 3×3 (8→16, same) · ReLU · max pool 2 →
-    flatten (16·7·7 = 784) · linear → 10 classes.  11,842 parameters.
+    flatten (16·7·7 = 784) · linear → 10 classes.  9,226 parameters.
     """
     return nn.Sequential(nn.Conv2d(1, 8, 5, padding=2, rng=rng), nn.ReLU(), nn.MaxPool2d(2),
                          nn.Conv2d(8, 16, 3, padding=1, rng=rng), nn.ReLU(), nn.MaxPool2d(2),

@@ -119,7 +119,7 @@ class GradientDescentLine(Widget):
         self.artists["optimum"], = ax_path.plot([], [], "*", color="k", ms=12)
         ax_path.set_xlabel("θ0 (bias)"), ax_path.set_ylabel("θ1 (slope)")
         ax_path.set_title("path of θ over the contours of J", fontsize=9)
-        self.artists["contours"] = None
+        self._contour_set = None  # static: re-created (with a full redraw) only when the data change
         self._axes = {"fit": ax_fit, "cost": ax_cost, "path": ax_path}
         self._shown = None
         fig.tight_layout()
@@ -140,8 +140,8 @@ class GradientDescentLine(Widget):
     def _contours(self, d) -> None:
         """Contour lines of J over a θ window holding the start θ = 0 and the optimum (new data: new contours)."""
         ax = self._axes["path"]
-        if self.artists["contours"] is not None:
-            self.artists["contours"].remove()
+        if self._contour_set is not None:
+            self._contour_set.remove()
         star = d["theta_normal"]
         lo, hi = np.minimum(star, 0.0), np.maximum(star, 0.0)
         pad = 0.35 * np.maximum(hi - lo, 1.0)
@@ -150,7 +150,7 @@ class GradientDescentLine(Widget):
         residual = design_matrix(d["features"]) @ thetas.T - d["y"][:, None]  # (n, G²)
         J = np.mean(residual ** 2, axis=0).reshape(self.GRID, self.GRID)
         levels = d["cost_min"] + (J.max() - d["cost_min"]) * np.linspace(0, 1, 16)[1:] ** 2
-        self.artists["contours"] = ax.contour(t0, t1, J, levels=levels, cmap="Blues_r", linewidths=0.8)
+        self._contour_set = ax.contour(t0, t1, J, levels=levels, cmap="Blues_r", linewidths=0.8)
         ax.set_xlim(a0, a1), ax.set_ylim(b0, b1)
         self.artists["optimum"].set_data([star[0]], [star[1]])
 
@@ -173,7 +173,6 @@ class GradientDescentLine(Widget):
         self.artists["cost_min"].set_ydata([d["cost_min"], d["cost_min"]])
         set_limits(self._axes["cost"], xlim=(0, nice_ceiling(self.controls["iterations"].value)))
         self.artists["path"].set_data(d["path"][:, 0], d["path"][:, 1])
-
 
     def summary(self, d):
         if d["diverged"]:
@@ -198,7 +197,7 @@ def _logistic_data(dataset: str, noise: float, n: int = 200) -> tuple[np.ndarray
     """The 2-D points of the figure, the same draw for every noise level (``X (n, 2)``, ``y (n,)``)."""
     gen = np.random.default_rng(3)
     if dataset == "blobs":
-        X, y = make_blobs(n, centers=np.array([[-1.0, -0.6], [1.0, 0.6]]), std=noise + 1e-9, rng=gen)
+        X, y = make_blobs(n, centers=np.array([[-1.0, -0.6], [1.0, 0.6]]), std=noise, rng=gen)
     elif dataset == "moons":
         X, y = make_moons(n, noise=noise, rng=gen)
         X = X - np.array([0.5, 0.25])  # centre the moons on the origin
@@ -295,7 +294,6 @@ class LogisticBoundary(Widget):
                 "cost": model.history_[-1], "key": (dataset, round(noise, 3))}
 
     def draw(self, d):
-        ax_b = self._axes["boundary"]
         colors = np.array([to_rgba(CLASS_COLORS[i]) for i in range(2)])
         if self._shown != d["key"]:
             self.artists["points"].set_offsets(d["X"])

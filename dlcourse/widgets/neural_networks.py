@@ -741,7 +741,7 @@ class RegularizationPlayground(Widget):
 
     figsize = (10.0, 3.2)
     BOUNDS = ((-1.8, 2.8), (-1.4, 1.9))
-    HIDDEN = 32
+    HIDDEN = 24
     BINS = np.linspace(-2.0, 2.0, 41)
 
     def make_controls(self):
@@ -750,7 +750,7 @@ class RegularizationPlayground(Widget):
             "lam": log_slider(1e-3, 1e-5, 1e-1, "λ"),
             "dropout": float_slider(0.0, 0.0, 0.8, 0.05, "dropout p"),
             "batch_norm": checkbox(False, "batch normalization"),
-            "steps": int_slider(150, 50, 600, "training steps", step=25),
+            "steps": int_slider(120, 40, 600, "training steps", step=20),
         }
 
     def setup_figure(self, fig):
@@ -783,7 +783,7 @@ class RegularizationPlayground(Widget):
         model = _mlp([2, self.HIDDEN, self.HIDDEN, 2], "relu", batch_norm, dropout, rng=0)
         weights = [m.weight for m in model.modules() if isinstance(m, nn.Linear)]
         pen = {"none": None, "l1": L1Penalty(lam), "l2": L2Penalty(lam)}[penalty]
-        curves = train_full_batch(model, nn.CrossEntropyLoss(), Adam(model.parameters(), lr=0.02), X, y, steps,
+        curves = train_full_batch(model, nn.CrossEntropyLoss(), Adam(model.parameters(), lr=0.03), X, y, steps,
                                   penalty=pen, penalized=weights, X_val=Xv, y_val=yv, eval_every=10)
         w = np.concatenate([p.data.ravel() for p in weights])
         return {"model": model, "curves": curves, "probability": _class1_probability(model, self._grid).reshape(60, 60),
@@ -854,10 +854,10 @@ class PlaygroundTrainer(Widget):
             "activation": dropdown(list(_ACTIVATION_LAYERS), "tanh", "activation"),
             "optimizer": dropdown([("SGD", "sgd"), ("SGD + momentum", "momentum"), ("Adam", "adam")], "adam",
                                   "optimizer"),
-            "lr": log_slider(0.03, 1e-3, 1.0, "learning rate"),
+            "lr": log_slider(0.1, 1e-3, 1.0, "learning rate"),
             "regularization": dropdown([("none", "none"), ("L1", "l1"), ("L2", "l2")], "none", "regularization"),
             "lam": log_slider(1e-3, 1e-5, 1e-1, "λ"),
-            "steps": int_slider(200, 20, 600, "steps", step=20),
+            "steps": int_slider(120, 20, 600, "steps", step=20),
         }
 
     def setup_figure(self, fig):

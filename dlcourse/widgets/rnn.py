@@ -26,7 +26,7 @@ from ..optim import Adam
 from .base import COLORS, Widget, checkbox, dropdown, float_slider, int_slider, set_limits
 
 __all__ = ["GradientFlowThroughTime", "LSTMGates", "AddingProblemRace", "LastStepRegressor", "AddingRun",
-           "adding_run", "gradient_through_time", "recurrent_matrix", "ADDING_LENGTHS"]
+           "adding_run", "gradient_through_time", "gradient_flow", "recurrent_matrix", "ADDING_LENGTHS"]
 
 
 # =========================================================================================================
@@ -94,6 +94,18 @@ def gradient_through_time(w_hh: np.ndarray, w_ih: np.ndarray, x: np.ndarray, g: 
     return np.array(norms[::-1]), float(np.mean(local))
 
 
+def gradient_flow(radius: float, T: int, matrix: str = "orthogonal", nonlinearity: str = "linear",
+                  input_scale: float = 1.0) -> tuple[np.ndarray, float]:
+    """``‖∂L/∂h_t‖`` for ``t = 0 … T`` in the demo RNN of :class:`GradientFlowThroughTime` (``H = 32``,
+    ``D = 4``, fixed random inputs scaled by ``input_scale``) whose ``θ_c`` has spectral radius
+    ``radius``; see :func:`gradient_through_time`.  Returns ``(norms (T+1,), mean local derivative)``."""
+    if not 1 <= T <= _T_MAX:
+        raise ValueError(f"gradient_flow: T must be between 1 and {_T_MAX}, got {T!r}")
+    base = _base_matrices()
+    return gradient_through_time(recurrent_matrix(matrix, radius), base["w_ih"], input_scale * base["noise"][:, :T],
+                                 base["g"], nonlinearity)
+
+
 class GradientFlowThroughTime(Widget):
     """Vanishing and exploding gradients through time against the eigenvalues of ``θ_c`` (Seed 7, 7.2).
 
@@ -157,8 +169,7 @@ class GradientFlowThroughTime(Widget):
     def compute(self, radius, T, matrix, nonlinearity, input_scale):
         base = _base_matrices()
         w_hh = recurrent_matrix(matrix, radius)
-        x = input_scale * base["noise"][:, :T]
-        norms, local = gradient_through_time(w_hh, base["w_ih"], x, base["g"], nonlinearity)
+        norms, local = gradient_flow(radius, T, matrix, nonlinearity, input_scale)
         eig = np.linalg.eigvals(w_hh)
         t = np.arange(T + 1)
         model = nn.RNN(_D, _H, rng=0).double()
@@ -259,8 +270,10 @@ def _input_gradient(model: LastStepRegressor, X: np.ndarray, y: np.ndarray) -> n
     return np.linalg.norm(dx, axis=2).mean(axis=0)
 
 
-def adding_run(T: int = DEFAULT_T, steps: int = ADDING_STEPS, progress: bool = False) -> AddingRun:
+def adding_run(T: int = DEFAULT_T, steps: int | None = None, progress: bool = False) -> AddingRun:
     """Train (once per process and ``(T, steps)``) an RNN and an LSTM on the adding problem.
+
+    ``steps`` defaults to :data:`ADDING_STEPS` (read at call time).
 
     Both get the same initialisation seed and the same minibatches (``ADDING_BATCH`` fresh
     sequences per step), ``ADDING_HIDDEN`` units and Adam with learning rate ``ADDING_LR``; the
@@ -268,6 +281,7 @@ def adding_run(T: int = DEFAULT_T, steps: int = ADDING_STEPS, progress: bool = F
     a second per model for ``T = 10`` on a laptop (longer sequences take proportionally longer);
     ``progress=True`` shows a progress bar.
     """
+    steps = ADDING_STEPS if steps is None else steps
     key = (int(T), int(steps))
     if key in _ADDING:
         return _ADDING[key]
@@ -344,6 +358,7 @@ class AddingProblemRace(Widget):
         lx.set_yscale("log")
         lx.set_ylim(1e-4, 0.5)
         lx.set_xlim(0, ADDING_STEPS)
+        self._lx = lx
         lx.set_xlabel("training step", fontsize=8)
         lx.set_ylabel("validation MSE", fontsize=8)
         lx.tick_params(labelsize=7)
@@ -372,7 +387,8 @@ class AddingProblemRace(Widget):
     def draw(self, d):
         self.artists["rnn_curve"].set_data(d["steps"], d["rnn_curve"])
         self.artists["lstm_curve"].set_data(d["steps"], d["lstm_curve"])
-        self.artists["baseline"].set_data([0, ADDING_STEPS], [d["baseline"]] * 2)
+        self.artists["baseline"].set_data([0, d["steps"][-1]], [d["baseline"]] * 2)
+        set_limits(self._lx, xlim=(0, d["steps"][-1]))
         t = np.arange(1, d["T"] + 1)
         self.artists["rnn_grad"].set_data(t, np.clip(d["rnn_grad"], 1e-30, None))
         self.artists["lstm_grad"].set_data(t, np.clip(d["lstm_grad"], 1e-30, None))
@@ -383,7 +399,7 @@ class AddingProblemRace(Widget):
             return "solved" if mse < 0.01 else ("learning" if mse < 0.5 * d["baseline"] else "stuck at the baseline")
 
         f = d["final"]
-        return (f"T = {d['T']}, after {ADDING_STEPS} steps: RNN MSE {f['rnn']:.4f} ({verdict(f['rnn'])}), "
+        return (f"T = {d['T']}, after {d['steps'][-1]} steps: RNN MSE {f['rnn']:.4f} ({verdict(f['rnn'])}), "
                 f"LSTM MSE {f['lstm']:.4f} ({verdict(f['lstm'])}); baseline {d['baseline']:.3f} · "
                 f"gradient reaching the first input: RNN {d['rnn_grad'][0]:.1e}, LSTM {d['lstm_grad'][0]:.1e} "
                 f"of the last one")
