@@ -43,6 +43,8 @@ case "${1:-}" in
   test)
     setup course,test
     shift
+    # two test workers on two cores: one BLAS thread each, or they fight over the cores
+    export OPENBLAS_NUM_THREADS="${OPENBLAS_NUM_THREADS:-1}" OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}"
     exec python -m pytest -n 2 "$@"
     ;;
   bench)

@@ -78,6 +78,39 @@ MOVES = {
 }
 CACHES = [nnw._fit_lines_cached, nnw._second_order_path, nnw._train_with_schedule]
 
+# chapter 8 (dlcourse.widgets.training): every move retrains; the search's shaded reference landscape
+# (144 trials) is a stored table by design, the trials of each search are retrained on every move.
+from dlcourse.widgets import training as trw  # noqa: E402
+
+MOVES.update({
+    "LearningCurveLab": [("preset", p) for p in ("overfitting", "lr_too_low", "val_easier", "ideal")]
+                        + [("lr", 0.3), ("hidden", 16), ("weight_decay", 1e-3), ("dropout", 0.2), ("n_train", 200),
+                           ("label_noise", 0.2), ("epochs", 40)],
+    "HyperparameterSearch": [("method", "random"), ("seed", 3), ("trials", 6), ("method", "grid"), ("trials", 9)],
+    "InitializationExplorer": [("scheme", s) for s in ("zero", "small", "large", "he")]
+                              + [("activation", "relu"), ("depth", 5), ("width", 32), ("lr", 0.1), ("steps", 20)],
+})
+CACHES += [trw.learning_curve_run, trw.hp_trial, trw._train_init_cached]
+
+# chapters 6-7 (dlcourse.widgets.cnn, rnn).  The Fashion-MNIST CNN, the U-Net snapshots and the
+# adding-problem RNN/LSTM of a sequence length are trained once by design (the notebooks train them
+# with a progress bar; warm-up round 0 trains T = 10 here); every other move recomputes.
+from dlcourse.widgets import cnn as cnnw  # noqa: E402
+
+MOVES.update({
+    "ConvCalculator": [("position", p) for p in (3, 11, 20)] + [("stride", 2), ("padding", 1), ("kernel", 5),
+                                                                ("size", 12), ("kind", "blur"), ("out_channels", 64)],
+    "PoolingExplorer": [("kernel", 3), ("stride", 3), ("source", "edges"), ("shift", 1), ("sample", 7), ("kernel", 2)],
+    "FeatureMapExplorer": [("layer", v) for v in ("relu1", "pool1", "conv2", "pool2")] + [("sample", 9),
+                                                                                        ("trained", False)],
+    "UNetSegmentation": [("threshold", 0.3), ("steps", 20), ("sample", 4), ("threshold", 0.7), ("steps", 80)],
+    "GradientFlowThroughTime": [("radius", r) for r in (0.95, 1.05, 1.2)] + [("T", 150), ("matrix", "random"),
+                                                                             ("nonlinearity", "tanh"), ("input_scale", 3.0)],
+    "AddingProblemRace": [("trained", True), ("T", 10), ("trained", False), ("T", 20)],
+    "LSTMGates": [("sample", s) for s in (3, 11, 40)] + [("unit", 2), ("trained", False), ("unit", 9)],
+})
+CACHES += [cnnw._pool_inputs, cnnw._allocated_parameters]
+
 
 def encode_png(fig) -> None:
     """What ipympl does after the widget painted its frame: encode it as a PNG (the changed region;

@@ -218,11 +218,11 @@ def test_batchnorm2d_gradients_train_and_eval():
 
 
 @settings(max_examples=15, deadline=None)
-@given(n=st.integers(1, 4), c=st.integers(1, 4), l=st.integers(2, 5), seed=st.integers(0, 10_000))
-def test_batchnorm_gradients_random_shapes(n, c, l, seed):
-    x = randn((n, c, l), seed=seed, scale=3.0)
+@given(n=st.integers(1, 4), c=st.integers(1, 4), length=st.integers(2, 5), seed=st.integers(0, 10_000))
+def test_batchnorm_gradients_random_shapes(n, c, length, seed):
+    x = randn((n, c, length), seed=seed, scale=3.0)
     check_module(randomize_affine(BatchNorm1d(c), seed), x).assert_ok()
-    check_module(randomize_affine(BatchNorm2d(c), seed), x.reshape(n, c, 1, l)).assert_ok()
+    check_module(randomize_affine(BatchNorm2d(c), seed), x.reshape(n, c, 1, length)).assert_ok()
 
 
 @settings(max_examples=15, deadline=None)

@@ -27,3 +27,8 @@ from .rnn import AddingProblemRace, GradientFlowThroughTime, LSTMGates
 
 __all__ += ["ConvCalculator", "PoolingExplorer", "FeatureMapExplorer", "UNetSegmentation", "GradientFlowThroughTime",
             "LSTMGates", "AddingProblemRace"]
+
+# chapter 8
+from .training import HyperparameterSearch, InitializationExplorer, LearningCurveLab
+
+__all__ += ["LearningCurveLab", "HyperparameterSearch", "InitializationExplorer"]

@@ -236,15 +236,14 @@ class ConvCalculator(Widget):
         f = d["kernel"]
         kw = d["kernel_weights"]
         self.artists["kernel"].set_data(kw / max(np.abs(kw).max(), 1e-12))
-        self.artists["kernel"].set_extent((-0.5, f - 0.5, f - 0.5, -0.5))
-        self.artists["kernel_grid"].set_segments(_cell_grid(f, f))
+        o = (self.F_MAX - f) / 2  # centred in the fixed 7×7 frame: a new kernel size is a blit, not a redraw
+        self.artists["kernel"].set_extent((o - 0.5, o + f - 0.5, o + f - 0.5, o - 0.5))
+        self.artists["kernel_grid"].set_segments([[(x + o, y + o) for x, y in seg] for seg in _cell_grid(f, f)])
         # the input and output axes share one scale (fitted to the padded input), so sizes compare at
         # a glance; limits only change with N or P (a full redraw, cheap: these axes have no ticks)
         lim = (-0.5, hp - 0.5)
         for ax in (self._ax, self._ox):
             set_limits(ax, xlim=lim, ylim=lim[::-1])
-        k = max(f, 3)
-        set_limits(self._kx, xlim=(-0.5, k - 0.5), ylim=(k - 0.5, -0.5))
         ho, wo = d["output_size"]
         if not d["valid"]:
             for key in ("centres",):

@@ -114,7 +114,7 @@ class GradientDescentLine(Widget):
         self.artists["cost_min"] = ax_cost.axhline(1.0, ls="--", color="k", lw=1, label="J(θ*) normal equation")
         ax_cost.set_xlabel("iteration"), ax_cost.set_ylabel("cost J(θ) (log scale)")
         static_legend(ax_cost, fontsize=7, loc="upper right")
-        ax_cost.grid(alpha=0.3, which="both")
+        ax_cost.grid(alpha=0.3)
         self.artists["path"], = ax_path.plot([], [], ".-", color=COLORS[3], ms=3, lw=1)
         self.artists["optimum"], = ax_path.plot([], [], "*", color="k", ms=12)
         ax_path.set_xlabel("θ0 (bias)"), ax_path.set_ylabel("θ1 (slope)")

@@ -293,7 +293,7 @@ def adding_run(T: int = DEFAULT_T, steps: int | None = None, progress: bool = Fa
         bar = tqdm(total=2 * steps, desc=f"RNN and LSTM, T = {T}", leave=False)
     loss_fn = nn.MSELoss()
     curves, grad_init, grad, models = {}, {}, {}, {}
-    eval_steps = np.arange(0, steps + 1, ADDING_EVAL_EVERY)
+    eval_steps = np.unique(np.r_[np.arange(0, steps, ADDING_EVAL_EVERY), steps])  # always the final model too
     for kind in ("rnn", "lstm"):
         gen = np.random.default_rng(T)  # the same weights seed and the same batches for both models
         model = LastStepRegressor(kind, 2, ADDING_HIDDEN, rng=gen)
@@ -301,7 +301,7 @@ def adding_run(T: int = DEFAULT_T, steps: int | None = None, progress: bool = Fa
         opt = Adam(model.parameters(), lr=ADDING_LR)
         curve = []
         for step in range(steps + 1):
-            if step % ADDING_EVAL_EVERY == 0:
+            if step in eval_steps:
                 curve.append(float(loss_fn(model(X_val), y_val)))
             if step == steps:
                 break
@@ -329,8 +329,8 @@ class AddingProblemRace(Widget):
     first marked number lies up to ``T`` steps before the answer is due.  Left: the validation
     MSE of both models during training (the same initialisation seed, the same batches), and the
     baseline of always answering the mean (≈ 1/6; below 0.01 the task is solved).  Right: the
-    mean ``‖∂L/∂x_t‖`` at initialisation, relative to the last step — the learning signal that
-    reaches input ``t``.  The RNN's signal fades geometrically (Seed 7: vanishing gradient); the
+    mean ``‖∂L/∂x_t‖`` at initialisation, relative to the last step, against the distance ``T − t``
+    to the answer — the learning signal that reaches input ``t``.  The RNN's signal fades geometrically (Seed 7: vanishing gradient); the
     LSTM's cell path ``c_t = f ∘ c_{t−1} + …`` carries it back almost undamped.
 
     The models of a length are trained the first time it is chosen (seconds; then cached).
@@ -367,9 +367,9 @@ class AddingProblemRace(Widget):
         self.artists["lstm_grad"], = gx.plot([], [], "o-", color=COLORS[1], ms=3, label="LSTM")
         gx.set_yscale("log")
         gx.set_ylim(1e-6, 10)
-        gx.set_xlim(0, DEFAULT_T + 1)
+        gx.set_xlim(-1, max(ADDING_LENGTHS))  # fixed: a new T is a blit, not a redraw
         gx.xaxis.set_major_locator(MaxNLocator(integer=True))
-        gx.set_xlabel("input step t (the answer is due after step T)", fontsize=8)
+        gx.set_xlabel("steps between input x_t and the answer, T − t", fontsize=8)
         gx.set_ylabel("‖∂L/∂x_t‖ / ‖∂L/∂x_T‖", fontsize=8)
         gx.tick_params(labelsize=7)
         gx.legend(fontsize=7, loc="lower right")
@@ -389,10 +389,9 @@ class AddingProblemRace(Widget):
         self.artists["lstm_curve"].set_data(d["steps"], d["lstm_curve"])
         self.artists["baseline"].set_data([0, d["steps"][-1]], [d["baseline"]] * 2)
         set_limits(self._lx, xlim=(0, d["steps"][-1]))
-        t = np.arange(1, d["T"] + 1)
-        self.artists["rnn_grad"].set_data(t, np.clip(d["rnn_grad"], 1e-30, None))
-        self.artists["lstm_grad"].set_data(t, np.clip(d["lstm_grad"], 1e-30, None))
-        set_limits(self._gx, xlim=(0, d["T"] + 1))
+        back = d["T"] - np.arange(1, d["T"] + 1)   # T − t: 0 for the last input, T − 1 for the first
+        self.artists["rnn_grad"].set_data(back, np.clip(d["rnn_grad"], 1e-30, None))
+        self.artists["lstm_grad"].set_data(back, np.clip(d["lstm_grad"], 1e-30, None))
 
     def summary(self, d):
         def verdict(mse):
@@ -447,6 +446,13 @@ class LSTMGates(Widget):
         gen = np.random.default_rng(DEFAULT_T)  # the initial network: the same seed as in adding_run
         self._initial = LastStepRegressor("lstm", 2, ADDING_HIDDEN, rng=gen)
         self._scores = _unit_scores(self._run.models["lstm"], self._run.X_val[:64])
+        # the cell axis is scaled per unit over all shown sequences: moving through the sequences
+        # keeps the limits (a blit); only a new unit or network rescales (a full redraw)
+        self._peaks = {}
+        for trained, model in ((True, self._run.models["lstm"]), (False, self._initial)):
+            model(self._run.X_val[:64])
+            self._peaks[trained] = np.max(np.abs(np.concatenate([model.rnn.gates["c"], model.rnn.gates["g"]], axis=1)),
+                                          axis=(0, 1))
         T, H = DEFAULT_T, ADDING_HIDDEN
         t = np.arange(1, T + 1)
         left = fig.add_gridspec(3, 1, left=0.07, right=0.53, top=0.95, bottom=0.1, hspace=0.3)
@@ -514,10 +520,8 @@ class LSTMGates(Widget):
         for name in ("i", "f", "o", "c", "g"):
             self.artists[name].set_data(t, d["gates"][name][:, u])
         self.artists["h"].set_data(t, d["h"][:, u])
-        # rounded limits: they change (a full redraw) only when the unit's range changes noticeably
-        peak = max(float(np.max(np.abs(d["gates"][k][:, u]))) for k in ("c", "g"))
-        top = float(np.ceil(peak * 4 * 1.05) / 4) if peak > 0 else 0.25
-        set_limits(self._ax_c, ylim=(-top, top))
+        top = float(np.ceil(self._peaks[d["trained"]][u] * 4 * 1.05) / 4)   # rounded to quarters
+        set_limits(self._ax_c, ylim=(-max(top, 0.25), max(top, 0.25)))
         box_x = [0.5, T + 0.5, T + 0.5, 0.5, 0.5]
         box_y = [u - 0.5, u - 0.5, u + 0.5, u + 0.5, u - 0.5]
         for key in ("i", "f"):
