@@ -79,9 +79,11 @@ def main(argv: list[str] | None = None) -> dict:
     args = parser.parse_args(argv or [])
     with tempfile.TemporaryDirectory(prefix="dlcourse-bench-") as tmp:
         course_a, course_b, aid = prepare(Path(tmp), args.submissions)
+        load_before = os.getloadavg()[0]
         nbgrader_s = timed([sys.executable, "-m", "nbgrader", "autograde", aid], cwd=course_a)
         ours_s = timed([sys.executable, "-m", "dlcourse.course", "--course", str(course_b), "autograde", aid,
                         "--jobs", str(args.jobs), "--no-progress"], cwd=REPO)
+        load_after = os.getloadavg()[0]
         ok = all_full_marks(course_a, aid, args.submissions) and all_full_marks(course_b, aid, args.submissions)
     speedup = nbgrader_s / ours_s
     row = {"case": f"autograde {args.submissions} × {aid} (--jobs {args.jobs} vs nbgrader autograde)",
@@ -89,13 +91,15 @@ def main(argv: list[str] | None = None) -> dict:
            "target": f"nbgrader autograde {nbgrader_s:.0f} s, dlcourse {ours_s:.0f} s: "
                      f"{speedup:.2f}× faster (target ≥ 2.5×)",
            "nbgrader_s": round(nbgrader_s, 1), "dlcourse_s": round(ours_s, 1), "speedup": round(speedup, 2),
-           "all_full_marks": ok, "cpus": os.cpu_count()}
+           "all_full_marks": ok, "cpus": os.cpu_count(),
+           "load_average_before_after": [round(load_before, 1), round(load_after, 1)]}
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "autograde.json").write_text(json.dumps([row], indent=2))
     print(markdown_table([row]))
     print(f"\nnbgrader autograde: {nbgrader_s:.1f} s ({nbgrader_s / args.submissions:.2f} s/submission); "
           f"dlcourse --jobs {args.jobs}: {ours_s:.1f} s ({ours_s / args.submissions:.2f} s/submission); "
-          f"speed-up {speedup:.2f}×; every submission full marks: {ok}")
+          f"speed-up {speedup:.2f}×; every submission full marks: {ok}; "
+          f"1-min load average {load_before:.1f} before, {load_after:.1f} after on {os.cpu_count()} CPUs")
     return row
 
 

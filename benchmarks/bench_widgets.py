@@ -13,14 +13,17 @@ The caches that remember earlier results (fits, optimizer paths, schedules) are 
 every move, so each one really retrains.  Target (issue 6): p90 of update + render ≤ 150 ms for
 the small demos.  Browser round trip and paint come on top (≈ 7 ms + the frontend; see
 FIELD_NOTES).  Wall time on a shared machine includes waiting for a core, so the process CPU time
-of each move is reported too (on an idle machine the two agree).  BLAS runs single-threaded unless ``OPENBLAS_NUM_THREADS`` is already set: the
-matrices of these demos are tiny, and on a shared or busy 2-core machine OpenBLAS threads only
-contend (a 256×64 @ 64×64 product took 17 ms with 2 threads under load, 0.25 ms with one).
+of each move is reported too (on an idle machine the two agree).  BLAS runs single-threaded
+unless ``OPENBLAS_NUM_THREADS`` is already set: the matrices of these demos are tiny, and on a
+shared or busy 2-core machine OpenBLAS threads only contend (a 256×64 @ 64×64 product took 17 ms
+with 2 threads under load, 0.25 ms with one).  Running a subset (``bench_widgets.py Name ...``)
+replaces only those widgets' rows in ``results/widgets.json``.
 No PyTorch column: there is no PyTorch counterpart to a notebook figure.
 """
 from __future__ import annotations
 
 import io
+import json
 import os
 import sys
 import time
@@ -36,7 +39,7 @@ import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import write_rows  # noqa: E402
+from common import RESULTS, write_rows  # noqa: E402
 
 from dlcourse import widgets  # noqa: E402
 from dlcourse.widgets import neural_networks as nnw  # noqa: E402
@@ -170,13 +173,24 @@ def time_widget(name: str, rounds: int = 3) -> dict:
             "full_redraws": full_draws, "blas_threads": os.environ.get("OPENBLAS_NUM_THREADS")}
 
 
+def merged(rows: list[dict]) -> list[dict]:
+    """Rows of this run replace the same widgets' rows of earlier runs; the others are kept, so
+    timing one widget (``python benchmarks/bench_widgets.py OptimizerRace``) keeps the rest."""
+    path = RESULTS / "widgets.json"
+    old = json.loads(path.read_text()) if path.exists() else []
+    new = {r["case"]: r for r in rows}
+    cases = [f"widget {name}: update + render" for name in MOVES]
+    everything = {r["case"]: r for r in old if r["case"] in cases} | new
+    return [everything[c] for c in cases if c in everything]
+
+
 def main(names: list[str] | None = None) -> list[dict]:
     before = reference_ms()
     rows = [time_widget(name) for name in (names or list(MOVES))]
     load = (before + reference_ms()) / 2 / 1.9
     for r in rows:
         r["machine_slowdown"] = round(load, 2)
-    write_rows("widgets", rows)
+    write_rows("widgets", merged(rows))
     print(f"\nreference workload: {load:.1f}× its quiet-machine time (1 = quiet)")
     print("| widget | moves | full redraws | compute+paint p50 / p90 (ms) | + PNG p50 / p90 (ms) "
           "| CPU time p50 / p90 (ms) |")

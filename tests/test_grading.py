@@ -418,3 +418,19 @@ def test_the_grader_scores_heldout_predictions_against_its_labels(tmp_path):
     assert score_heldout([payload([0, 1, 1, 2])], "08_challenge", str(tmp_path), graded=False) == []
     for out in score_heldout([payload([0, 1, 1, 2])], "08_challenge", str(tmp_path)):
         assert "labels" not in json.dumps(out)
+
+
+def test_forbidding_a_package_covers_its_submodules():
+    from dlcourse.nn.module import Parameter
+    from dlcourse.optim import SGD
+
+    def with_sgd(grad_fn, theta0, lr, steps):
+        p = Parameter(np.array(theta0, dtype=float))
+        opt = SGD([p], lr=lr)
+        for _ in range(steps):
+            p.grad = grad_fn(p.data)
+            opt.step()
+        return p.data
+
+    with pytest.raises(G.ForbiddenCall, match="dlcourse.optim"):
+        G.part("01_linear_models/gradient_descent").call(with_sgd, lambda t: t, np.ones(2), 0.1, 2)

@@ -49,7 +49,7 @@ ARM_IMPORTS = ("numpy", "numpy.testing", "numpy.linalg", "numpy.random", "dlcour
 #: loaded lazily or mutated legitimately; never part of the snapshot
 SKIP_MODULES = ("numpy.f2py", "numpy.distutils", "numpy._pytesttester", "numpy.conftest", "numpy.typing",
                 "dlcourse.course", "dlcourse.__main__", "dlcourse.grading.pipeline", "dlcourse.grading.execute",
-                "dlcourse.grading.sandbox", "dlcourse.grading.authoring", "dlcourse.grading.feedback")
+                "dlcourse.grading.sandbox", "dlcourse.grading.authoring")
 WATCHED_ATTRS = {
     "builtins": ("isinstance", "issubclass", "len", "abs", "float", "int", "bool", "type", "getattr", "hasattr",
                  "callable", "min", "max", "sum", "range", "zip", "repr", "str", "all", "any", "round", "sorted",
@@ -252,9 +252,13 @@ def codes_of(obj, out: set | None = None) -> set:
     """Every code object of ``obj``: a function, a class's own methods, a module's functions and classes."""
     out = set() if out is None else out
     if _isinstance(obj, _ModuleType):
-        for value in _vars(obj).values():
-            if _getattr(value, "__module__", None) == obj.__name__ and _callable(value):
-                codes_of(value, out)
+        # a package stands for its submodules too (what dlcourse.optim exports is defined in dlcourse.optim.sgd ...)
+        prefix = obj.__name__ + "."
+        for name, mod in list(_modules.items()):
+            if (name == obj.__name__ or name.startswith(prefix)) and _isinstance(mod, _ModuleType):
+                for value in list(_vars(mod).values()):
+                    if _getattr(value, "__module__", None) == name and _callable(value):
+                        codes_of(value, out)
     elif _isinstance(obj, type):
         for value in _vars(obj).values():
             if _isinstance(value, property):

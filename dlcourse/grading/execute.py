@@ -39,7 +39,7 @@ from nbformat.notebooknode import NotebookNode
 from nbgrader import utils
 from nbgrader.api import Gradebook, MissingEntry
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
-from traitlets import Bool, Integer, Unicode
+from traitlets import Bool, Integer, Unicode, default
 
 from .checks import HELDOUT_MIME
 
@@ -71,6 +71,10 @@ class HardenedExecute(Execute):
     heldout_root = Unicode("", help="directory with <assignment>/grading/<name>.npz (labels, target) for "
                            "held-out predictions handed in by hidden tests; usually solutions/").tag(config=True)
     startup_retries = Integer(2, help="new attempts when a kernel dies before the first cell").tag(config=True)
+
+    @default("shutdown_kernel")
+    def _immediate_shutdown(self):
+        return "immediate"  # a graded kernel has nothing to save: kill it instead of waiting for it to exit
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)

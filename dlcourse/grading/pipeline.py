@@ -142,8 +142,13 @@ def inspect_submission(course_root: Path, student: str, assignment: str) -> tupl
     unknown = [n for n in present if n not in expected]
     if missing and len(missing) == 1 and len(unknown) == 1:
         shutil.copyfile(sub / unknown[0], sub / missing[0])
-        reasons.append(f"renamed notebook: graded {unknown[0]!r} as {missing[0]!r}")
         missing = []
+    for name in unknown:
+        copies = [n for n in expected if (sub / n).exists() and (sub / n).read_bytes() == (sub / name).read_bytes()]
+        if copies:  # (also when regrading: the copy made on the first run is still there)
+            reasons.append(f"renamed notebook: graded {name!r} as {copies[0]!r}")
+        else:
+            notes.append(f"ignored extra notebook {name!r}")
     for name in missing:
         reasons.append(f"missing notebook {name}" + (f" (found {', '.join(unknown)})" if unknown else ""))
     gradable = False
@@ -318,7 +323,8 @@ def autograde_all(course_root: Path, assignment: str, *, jobs: int = 2, force: b
     for student in todo_students:
         stamp = _timestamp(course_root, student, assignment)
         previous = journal.entries.get(student)
-        if (not force and previous and previous.get("timestamp") == stamp
+        retry = previous and any(r.startswith("nbgrader failed") for r in previous.get("reasons", []))
+        if (not force and previous and not retry and previous.get("timestamp") == stamp
                 and gradebook_scores(course_root, config, assignment, student) is not None):
             outcomes[student] = Outcome(**previous)  # done in an earlier (possibly interrupted) run
             continue

@@ -469,7 +469,6 @@ class LSTMGates(Widget):
             self.artists[name], = ax_g.plot([], [], "o-", ms=3, color=color, label=f"{name}_t")
         ax_g.set_ylim(-0.05, 1.05)
         ax_g.set_ylabel("gates", fontsize=8)
-        ax_g.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5))
         self.artists["c"], = ax_c.plot([], [], "o-", ms=3, color=COLORS[1], label="c_t")
         self.artists["g"], = ax_c.plot([], [], ":", color=COLORS[7], label="g_t")
         self.artists["h"], = ax_c.plot([], [], "o-", ms=3, color=COLORS[5], label="h_t")
@@ -477,7 +476,12 @@ class LSTMGates(Widget):
         ax_c.set_ylim(-2, 2)
         ax_c.set_ylabel("cell", fontsize=8)
         ax_c.set_xlabel("time step t", fontsize=8)
-        ax_c.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.0, 0.5))
+        for ax in (ax_g, ax_c):
+            # figure legends beside the axes: they stay in the cached background (an axes legend is
+            # repainted on every blit, and text is the most expensive thing to draw)
+            box = ax.get_position()
+            fig.legend(*ax.get_legend_handles_labels(), loc="center left", fontsize=7, frameon=False,
+                       bbox_to_anchor=(box.x1 + 0.003, (box.y0 + box.y1) / 2))
         ax_c.set_xlim(0.5, T + 0.5)
         ax_c.xaxis.set_major_locator(MaxNLocator(integer=True))
         for ax in (ax_x, ax_g):

@@ -129,7 +129,7 @@ PRESETS: dict[str, tuple[str, dict]] = {
     "val_easier": ("validation easier: noisy training labels (8.7.4)",
                    dict(hidden=64, lr=0.1, weight_decay=0.0, dropout=0.0, n_train=500, label_noise=0.4, epochs=60)),
     "lr_too_low": ("learning rate too low (8.7.4)",
-                   dict(hidden=64, lr=0.003, weight_decay=0.0, dropout=0.0, n_train=500, label_noise=0.0, epochs=60)),
+                   dict(hidden=64, lr=0.01, weight_decay=0.0, dropout=0.0, n_train=500, label_noise=0.0, epochs=60)),
     "lr_too_high": ("learning rate too high (8.7.4)",
                     dict(hidden=64, lr=3.0, weight_decay=0.0, dropout=0.0, n_train=500, label_noise=0.0, epochs=60)),
 }
