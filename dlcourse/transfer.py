@@ -239,7 +239,7 @@ def pretraining_data(classes: Sequence[int] = PRETRAIN_CLASSES) -> tuple[np.ndar
 
 
 def few_shot_task(n_per_class: int = 20, seed: int = 0,
-                  classes: Sequence[int] = NEW_TASK_CLASSES) -> tuple[np.ndarray, ...]:
+                  classes: Sequence[int] | None = None) -> tuple[np.ndarray, ...]:
     """The new task of seed 9 with little data: ``n_per_class`` labelled training images per class.
 
     Returns ``X_train (n_per_class·4, 1, 28, 28)``, ``y_train``, and the held-out test set of the
@@ -248,6 +248,7 @@ def few_shot_task(n_per_class: int = 20, seed: int = 0,
     """
     if isinstance(n_per_class, bool) or not isinstance(n_per_class, (int, np.integer)) or n_per_class < 1:
         raise ValueError(f"few_shot_task: n_per_class must be a positive int, got {n_per_class!r}")
+    classes = NEW_TASK_CLASSES if classes is None else tuple(classes)
     data = load_fashion_mnist()
     X, y = class_subset(data.X_train, data.y_train, classes)
     gen = np.random.default_rng(seed)

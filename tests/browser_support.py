@@ -324,7 +324,7 @@ class PageLog:
 
     def widget_errors(self) -> list[str]:
         """Console/page errors from the widget machinery (ipywidgets, ipympl)."""
-        words = ("widget", "matplotlib", "jupyter-matplotlib", "ipympl", "comm")
+        words = ("widget", "matplotlib", "ipympl", "comm", "error setting state", "drawimage", "canvas")
         return [e for e in self.errors + self.console if any(w in e.lower() for w in words)]
 
 
@@ -340,10 +340,22 @@ _JS_CURRENT_PANEL = """
 """
 
 _JS_RUN_ALL = """
-async () => {
-  const app = window.jupyterapp;
-  await app.commands.execute('notebook:run-all-cells');
+() => {
+  window.__dlcourse_run = {done: false, ok: null};
+  window.jupyterapp.commands.execute('notebook:run-all-cells').then(
+      ok => { window.__dlcourse_run = {done: true, ok: ok}; },
+      err => { window.__dlcourse_run = {done: true, ok: false, error: String(err)}; });
   return true;
+}
+"""
+
+_JS_PROGRESS = """
+() => {
+  const panel = window.jupyterapp.shell.currentWidget;
+  const kernel = panel.sessionContext.session && panel.sessionContext.session.kernel;
+  const prompts = [...panel.node.querySelectorAll('.jp-CodeCell .jp-InputArea-prompt')];
+  return {done: window.__dlcourse_run.done, status: kernel ? kernel.status : 'none',
+          queued: prompts.filter(e => e.textContent.includes('*')).length};
 }
 """
 
@@ -353,8 +365,6 @@ _JS_STATE = """
   const kernel = panel.sessionContext.session && panel.sessionContext.session.kernel;
   const cells = panel.content.widgets.map((c, i) => ({i, type: c.model.type,
       count: c.model.type === 'code' ? c.model.executionCount : null,
-      running: c.model.type === 'code' && !!c.node.querySelector('.jp-InputArea-prompt')
-               && c.node.querySelector('.jp-InputArea-prompt').textContent.includes('*'),
       outputs: c.model.type === 'code' ? c.model.outputs.toJSON() : []}));
   return {status: kernel ? kernel.status : 'none', cells};
 }
@@ -389,20 +399,28 @@ async def open_notebook7(context, server: Server, relpath: str, deadline: Deadli
     return page, notebook_page, log
 
 
-async def run_all_cells(page, deadline: Deadline, run_s: float = 300.0) -> dict[str, Any]:
-    """Run all cells and wait (bounded) until every code cell has run and the kernel is idle.
+async def run_all_cells(page, deadline: Deadline, run_s: float = 300.0, settle_s: float = 1.5) -> dict[str, Any]:
+    """Run all cells and wait (bounded) until the run finished and the kernel stayed idle ``settle_s``.
 
     Returns the notebook state (kernel status; per cell its execution count and outputs).  A cell
     that fails stops the run: later cells stay unexecuted and :func:`output_problems` says so.
+    Idle must last a moment because rendering a widget sends comm messages that make the kernel
+    busy again (an ipympl canvas asks for its first frame).
     """
     await page.evaluate(_JS_RUN_ALL)
-    await page.wait_for_function(
-        """() => { const p = window.jupyterapp.shell.currentWidget;
-                   const k = p.sessionContext.session && p.sessionContext.session.kernel;
-                   const prompts = [...p.node.querySelectorAll('.jp-CodeCell .jp-InputArea-prompt')];
-                   return k && k.status === 'idle' && prompts.every(e => !e.textContent.includes('*')); }""",
-        timeout=deadline.ms(run_s), polling=500)
-    return await page.evaluate(_JS_STATE)
+    end = time.monotonic() + deadline.ms(run_s) / 1000
+    idle_since = None
+    while True:
+        progress = await page.evaluate(_JS_PROGRESS)
+        if progress["done"] and progress["status"] == "idle" and not progress["queued"]:
+            idle_since = idle_since or time.monotonic()
+            if time.monotonic() - idle_since >= settle_s:
+                return await page.evaluate(_JS_STATE)
+        else:
+            idle_since = None
+        if time.monotonic() > end:
+            raise TimeoutError(f"run-all did not finish within {run_s:.0f} s (or the global bound): {progress}")
+        await asyncio.sleep(0.25)
 
 
 async def wait_widgets_rendered(page, deadline: Deadline, wait_s: float = 60.0) -> None:
@@ -419,9 +437,10 @@ async def wait_widgets_rendered(page, deadline: Deadline, wait_s: float = 60.0) 
         pass
 
 
-async def output_problems(page, state: dict[str, Any] | None = None) -> list[str]:
-    """Everything the student would see as broken: error outputs, stderr, widgets that failed to render."""
-    problems = []
+async def output_problems(page, state: dict[str, Any] | None = None, log: PageLog | None = None) -> list[str]:
+    """Everything the student would see as broken: error outputs, stderr, widgets that failed to
+    render, figures that were never drawn, and widget errors in the browser console."""
+    problems = [f"browser console: {e}" for e in (log.widget_errors() if log else [])]
     if state is not None:
         for cell in state["cells"]:
             if cell["type"] != "code":
@@ -445,11 +464,16 @@ async def output_problems(page, state: dict[str, Any] | None = None) -> list[str
             status_errors: [...document.querySelectorAll('.widget-htmlmath span, .widget-html span')]
                                .filter(s => (s.getAttribute('style') || '').replace(/\\s/g, '').includes('color:#c00'))
                                .map(text),
+            blank_figures: [...document.querySelectorAll('{FIGURE}')]
+                               .filter(f => {{ const c = f.querySelector('{CANVAS}');
+                                              return !c || c.width === 0 || c.height === 0; }}).length,
           }};
         }}""")
     problems += [f"stderr/traceback shown: {t}" for t in dom["stderr"]]
     problems += [f"widget not displayed: {t}" for t in dom["widget_errors"]]
     problems += [f"widget reports an error: {t}" for t in dom["status_errors"]]
+    if dom["blank_figures"]:
+        problems.append(f"{dom['blank_figures']} ipympl figure(s) never drawn (no canvas or a 0x0 canvas)")
     return problems
 
 

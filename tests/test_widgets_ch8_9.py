@@ -234,7 +234,8 @@ def test_init_figure_follows_every_control(init_w):
     assert np.allclose(image[:6], d["hist"] / d["hist"].max(axis=1, keepdims=True)) and np.all(image[6:] == 0)
     d = move(init_w, "depth", 10)
     assert len(d["act_std"]) == 10 and len(init_w.artists["grad_std"].get_xdata()) == 10
-    assert init_w.artists["hist"].axes.get_ylim() == (0.5, 10.5)
+    assert init_w.artists["hist"].axes.get_ylim() == (0.5, 15.5)  # fixed: the rows above the depth stay empty
+    assert np.all(init_w.artists["hist"].get_array()[10:] == 0) and np.any(init_w.artists["hist"].get_array()[9] > 0)
     d = move(init_w, "width", 128)
     assert d["model"][0].weight.shape == (128, 64)
     d = move(init_w, "activation", "relu")
@@ -267,7 +268,8 @@ BLIT_MOVES = [
     (widgets.LearningCurveLab, "epochs", 100, False),  # new x limits: a full redraw
     (widgets.HyperparameterSearch, "method", "random", True),
     (widgets.InitializationExplorer, "scheme", "small", True),
-    (widgets.InitializationExplorer, "depth", 12, False),
+    (widgets.InitializationExplorer, "depth", 12, True),  # fixed axes for up to 15 layers
+    (widgets.InitializationExplorer, "activation", "relu", False),  # the value axis changes
 ]
 
 

@@ -246,8 +246,7 @@ class ConvCalculator(Widget):
             set_limits(ax, xlim=lim, ylim=lim[::-1])
         ho, wo = d["output_size"]
         if not d["valid"]:
-            for key in ("centres",):
-                self.artists[key].set_data([], [])
+            self.artists["centres"].set_data([], [])
             self.artists["window"].set_visible(False)
             self.artists["cell"].set_visible(False)
             self.artists["output"].set_data(np.full((1, 1), np.nan))
@@ -633,7 +632,7 @@ def demo_unet(progress: bool = False) -> UNetRun:
         if bar is not None:
             bar.close()
         model.eval()
-        iou, threshold = _best_pixel_threshold(X[:200, 0], Y[:200])
+        _, threshold = _best_pixel_threshold(X[:200, 0], Y[:200])  # chosen on training images
         baseline = mean_iou((X_test[:, 0] > threshold).astype(np.int64), Y_test, 2)
         _UNET["shapes"] = UNetRun(model, UNET_SNAPSHOTS, probs, X_test[:, 0], Y_test, losses, float(baseline),
                                   threshold)

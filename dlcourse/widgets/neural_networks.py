@@ -208,7 +208,7 @@ class LossExplorer(Widget):
     _CLEAN_Y = 1.0 + 2.0 * _X + 0.15 * np.random.default_rng(1).standard_normal(30)
     _OUTLIER_ORDER = np.random.default_rng(2).permutation(30)
     MARGINS = np.linspace(-3.0, 4.0, 141)
-    STEPS = 200
+    STEPS = 150
 
     def make_controls(self):
         return {
@@ -387,17 +387,28 @@ def _run_second_order(s, r, J, method, x0, steps):
     return res.path, res.message
 
 
-def _first_order_path(surface, method: str, lr: float, lr_adaptive: float, beta: float, beta2: float, x0, steps: int):
-    factories = {
-        "GD": lambda p: SGD(p, lr=lr),
-        "Momentum": lambda p: SGD(p, lr=lr, momentum=beta),
-        "Nesterov": lambda p: SGD(p, lr=lr, momentum=beta, nesterov=True),
-        "RMSProp": lambda p: RMSprop(p, lr=lr_adaptive, beta=beta),
-        "Adam": lambda p: Adam(p, lr=lr_adaptive, betas=(beta, beta2)),
-    }
-    if beta == 0 and method in ("Momentum", "Nesterov"):
-        factories[method] = factories["GD"]
-    return surfaces.first_order_path(surface, factories[method], x0=x0, steps=steps)
+@lru_cache(maxsize=512)
+def _first_order_path_cached(key: str, method: str, hyper: tuple, x0: tuple, steps: int) -> np.ndarray:
+    s = _surface(key)[0]
+    factory = {
+        "GD": lambda p, lr: SGD(p, lr=lr),
+        "Momentum": lambda p, lr, beta: SGD(p, lr=lr, momentum=beta) if beta else SGD(p, lr=lr),
+        "Nesterov": lambda p, lr, beta: SGD(p, lr=lr, momentum=beta, nesterov=True) if beta else SGD(p, lr=lr),
+        "RMSProp": lambda p, lr, beta: RMSprop(p, lr=lr, beta=beta),
+        "Adam": lambda p, lr, beta, beta2: Adam(p, lr=lr, betas=(beta, beta2)),
+    }[method]
+    path = surfaces.first_order_path(s, lambda p: factory(p, *hyper), x0=np.array(x0), steps=steps)
+    path.flags.writeable = False  # shared through the cache
+    return path
+
+
+def _first_order_path(key: str, method: str, lr: float, lr_adaptive: float, beta: float, beta2: float,
+                      x0: tuple, steps: int) -> np.ndarray:
+    """The path of one first-order method; cached on exactly the settings that method uses, so
+    moving the momentum β does not rerun gradient descent."""
+    hyper = {"GD": (lr,), "Momentum": (lr, beta), "Nesterov": (lr, beta), "RMSProp": (lr_adaptive, beta),
+             "Adam": (lr_adaptive, beta, beta2)}[method]
+    return _first_order_path_cached(key, method, hyper, x0, steps)
 
 
 class OptimizerRace(Widget):
@@ -500,7 +511,7 @@ class OptimizerRace(Widget):
         paths, values, messages, diverged = {}, {}, {}, []
         for m in methods:
             if m in FIRST_ORDER:
-                path = _first_order_path(s, m, lr, lr_adaptive, beta, beta2, np.array(start), steps)
+                path = _first_order_path(surface, m, lr, lr_adaptive, beta, beta2, start, steps)
                 if len(path) < steps + 1:
                     diverged.append(m)
             else:
@@ -784,7 +795,7 @@ class RegularizationPlayground(Widget):
         weights = [m.weight for m in model.modules() if isinstance(m, nn.Linear)]
         pen = {"none": None, "l1": L1Penalty(lam), "l2": L2Penalty(lam)}[penalty]
         curves = train_full_batch(model, nn.CrossEntropyLoss(), Adam(model.parameters(), lr=0.03), X, y, steps,
-                                  penalty=pen, penalized=weights, X_val=Xv, y_val=yv, eval_every=10)
+                                  penalty=pen, penalized=weights, X_val=Xv, y_val=yv, eval_every=15)
         w = np.concatenate([p.data.ravel() for p in weights])
         return {"model": model, "curves": curves, "probability": _class1_probability(model, self._grid).reshape(60, 60),
                 "weights": w, "train_acc": _accuracy(model, X, y), "val_acc": _accuracy(model, Xv, yv),

@@ -330,8 +330,9 @@ class AddingProblemRace(Widget):
     MSE of both models during training (the same initialisation seed, the same batches), and the
     baseline of always answering the mean (≈ 1/6; below 0.01 the task is solved).  Right: the
     mean ``‖∂L/∂x_t‖`` at initialisation, relative to the last step, against the distance ``T − t``
-    to the answer — the learning signal that reaches input ``t``.  The RNN's signal fades geometrically (Seed 7: vanishing gradient); the
-    LSTM's cell path ``c_t = f ∘ c_{t−1} + …`` carries it back almost undamped.
+    to the answer — the learning signal that reaches input ``t``.  The RNN's signal fades
+    geometrically (Seed 7: vanishing gradient); the LSTM's cell path ``c_t = f ∘ c_{t−1} + …``
+    carries it back almost undamped.
 
     The models of a length are trained the first time it is chosen (seconds; then cached).
     Controls: ``T`` (one of :data:`ADDING_LENGTHS`), ``trained`` (right panel after training).
@@ -488,7 +489,8 @@ class LSTMGates(Widget):
             ax.tick_params(labelbottom=False)
         for ax in (ax_x, ax_g, ax_c):
             ax.tick_params(labelsize=7)
-        for ax, key, title in ((ax_i, "heat_i", "input gate i, all units"), (ax_f, "heat_f", "forget gate f, all units")):
+        for ax, key, title in ((ax_i, "heat_i", "input gate i, all units"),
+                               (ax_f, "heat_f", "forget gate f, all units")):
             self.artists[key] = ax.imshow(np.zeros((H, T)), aspect="auto", cmap="viridis", vmin=0, vmax=1,
                                           extent=(0.5, T + 0.5, H - 0.5, -0.5), interpolation="nearest")
             self.artists[key + "_unit"], = ax.plot([], [], color=COLORS[3], lw=1.2)
@@ -535,7 +537,8 @@ class LSTMGates(Widget):
     def summary(self, d):
         g, u, m = d["gates"], d["unit"], d["marked"]
         others = np.setdiff1d(np.arange(len(d["x"])), m)
-        return (f"{'trained' if d['trained'] else 'untrained'} LSTM · marked numbers at t = {m[0] + 1} and {m[1] + 1}: "
+        state = "trained" if d["trained"] else "untrained"
+        return (f"{state} LSTM · marked numbers at t = {m[0] + 1} and {m[1] + 1}: "
                 f"target {d['target']:.3f}, prediction <b>{d['prediction']:.3f}</b> · unit {u}: input gate "
                 f"{g['i'][m, u].mean():.2f} at the marks vs {g['i'][others, u].mean():.2f} elsewhere, "
                 f"forget gate {g['f'][:, u].mean():.2f} on average")

@@ -21,7 +21,8 @@ from functools import lru_cache
 
 import numpy as np
 from matplotlib.colors import LinearSegmentedColormap
-from matplotlib.ticker import LogLocator, NullLocator
+from matplotlib.lines import Line2D
+from matplotlib.ticker import LogLocator, MaxNLocator, NullLocator
 
 from .. import nn, tuning
 from ..data import load_digits
@@ -113,6 +114,14 @@ def _mlp(hidden: int, dropout: float = 0.0, seed: int = 0) -> nn.Sequential:
     if dropout > 0:
         layers.append(nn.Dropout(dropout, rng=gen))
     return nn.Sequential(*layers, nn.Linear(hidden, N_CLASSES, rng=gen))
+
+
+def _figure_legend(fig, ax, ncol: int) -> None:
+    """One legend above the panels, for the labelled artists of ``ax``.  A figure legend is drawn
+    once into the cached background; a legend inside an axes would be repainted with every move."""
+    handles, labels = ax.get_legend_handles_labels()
+    fig.legend(handles, labels, loc="upper center", ncol=ncol, fontsize=8, frameon=False)
+    fig.tight_layout(rect=(0, 0, 1, 0.9))
 
 
 # =========================================================================================================
@@ -229,15 +238,13 @@ class LearningCurveLab(Widget):
         ax.set_ylim(0, 2.8)
         ax.set_xlabel("epoch")
         ax.set_ylabel("cross-entropy loss")
-        ax.legend(loc="center right", fontsize=7.5)
-        self.artists["train_acc"], = bx.plot([], [], color=COLORS[0], lw=1.8, label="training")
-        self.artists["val_acc"], = bx.plot([], [], color=COLORS[3], lw=1.8, label="validation")
+        self.artists["train_acc"], = bx.plot([], [], color=COLORS[0], lw=1.8)
+        self.artists["val_acc"], = bx.plot([], [], color=COLORS[3], lw=1.8)
         bx.set_ylim(0, 1.02)
         bx.set_xlabel("epoch")
         bx.set_ylabel("accuracy")
-        bx.legend(loc="lower right", fontsize=8)
+        _figure_legend(fig, ax, ncol=4)
         self._axes = (ax, bx)
-        fig.tight_layout()
 
     def compute(self, preset, hidden, lr, weight_decay, dropout, n_train, label_noise, epochs):
         return learning_curve_run(int(hidden), round(float(lr), 6), float(weight_decay), round(float(dropout), 3),
@@ -404,20 +411,25 @@ class HyperparameterSearch(Widget):
         self.artists["star"], = ax.plot([], [], "*", ms=15, color="#ffd92f", mec="k", zorder=4)
         ax.set_xlabel("log₁₀ learning rate")
         ax.set_ylabel("log₁₀ weight decay")
-        ax.set_title("validation accuracy (shade) and trials", fontsize=9)
+        ax.set_title("validation accuracy (shade: 144 reference trials)", fontsize=8)
         best_lr = land["val_acc"].max(axis=0)  # best over weight decay, per learning rate
         best_wd = land["val_acc"].max(axis=1)
-        bx.plot(np.log10(land["lr"]), best_lr, color="0.6", lw=1, ls="--", label="best possible")
-        cx.plot(np.log10(land["weight_decay"]), best_wd, color="0.6", lw=1, ls="--", label="best possible")
+        bx.plot(np.log10(land["lr"]), best_lr, color="0.6", lw=1, ls="--",
+                label="best of the reference trials at this value")
+        cx.plot(np.log10(land["weight_decay"]), best_wd, color="0.6", lw=1, ls="--")
         self.artists["by_lr"] = bx.scatter([], [], s=22, c="#ff7f0e", edgecolors="k", linewidths=0.5, zorder=3)
         self.artists["by_wd"] = cx.scatter([], [], s=22, c="#ff7f0e", edgecolors="k", linewidths=0.5, zorder=3)
         for axis, name, (lo, hi) in ((bx, "log₁₀ learning rate", LR_RANGE), (cx, "log₁₀ weight decay", WD_RANGE)):
             axis.set_xlim(math.log10(lo), math.log10(hi))
             axis.set_ylim(0, 1.02)
             axis.set_xlabel(name)
-            axis.legend(loc="lower left", fontsize=7.5)
         bx.set_ylabel("validation accuracy")
-        fig.tight_layout()
+        # legend entries for the (animated, initially empty) trial markers
+        handles = [Line2D([], [], ls="", marker="o", color="#ff7f0e", mec="k", label="trial"),
+                   Line2D([], [], ls="", marker="*", ms=12, color="#ffd92f", mec="k", label="best trial"),
+                   *bx.get_lines()[:1]]
+        fig.legend(handles=handles, loc="upper center", ncol=3, fontsize=8, frameon=False)
+        fig.tight_layout(rect=(0, 0, 1, 0.92))
 
     def compute(self, method, trials, seed):
         results = run_search(method, trials, seed)
@@ -563,27 +575,35 @@ class InitializationExplorer(Widget):
 
     def setup_figure(self, fig):
         ax, bx, cx = fig.subplots(1, 3, gridspec_kw={"width_ratios": [1.1, 1, 1]})
+        # fixed axes for the deepest network: a shallower one fills only the lower rows, and moving
+        # the depth slider repaints the data instead of the whole figure
         self.artists["hist"] = ax.imshow(np.zeros((self.MAX_DEPTH, 40)), origin="lower", aspect="auto", cmap="Greys",
                                          vmin=0, vmax=1, extent=(-1, 1, 0.5, self.MAX_DEPTH + 0.5),
                                          interpolation="nearest")
         ax.set_xlabel("activation value")
         ax.set_ylabel("hidden layer")
+        ax.set_title("distribution per layer", fontsize=9)
+        ax.yaxis.set_major_locator(MaxNLocator(integer=True))
         self._ax = ax
         self.artists["act_std"], = bx.semilogy([], [], "o-", color=COLORS[0], ms=3.5, label="std of activations")
         self.artists["grad_std"], = bx.semilogy([], [], "s-", color=COLORS[3], ms=3.5, label="std of ∂L/∂W")
+        bx.set_xlim(0.5, self.MAX_DEPTH + 0.5)
         bx.set_ylim(1e-12, 1e4)
         bx.yaxis.set_major_locator(LogLocator(base=10, numticks=6))
         bx.yaxis.set_minor_locator(NullLocator())
         bx.set_xlabel("hidden layer")
-        bx.legend(loc="lower left", fontsize=7.5)
-        self._bx = bx
-        cx.axhline(BASELINE, color="0.5", lw=0.8, ls=":", label="constant guess")
-        self.artists["loss"], = cx.plot([], [], color=COLORS[2], lw=1.8, label="training loss")
-        cx.set_ylim(0, 3.0)
+        bx.set_title("spread per layer", fontsize=9)
+        bx.xaxis.set_major_locator(MaxNLocator(integer=True))
+        cx.axhline(BASELINE, color="0.5", lw=0.8, ls=":", label="constant guess (ln 10)")
+        self.artists["loss"], = cx.semilogy([], [], color=COLORS[2], lw=1.8, label="training loss")
+        cx.set_ylim(0.01, 30)  # fixed: from a trained net (0.03) to saturated tanh (≈ 12)
+        cx.yaxis.set_minor_locator(NullLocator())
         cx.set_xlabel("step")
-        cx.legend(loc="lower left", fontsize=7.5)
+        cx.set_title("training on the digits", fontsize=9)
         self._cx = cx
-        fig.tight_layout()
+        fig.legend(handles=[self.artists["act_std"], self.artists["grad_std"], self.artists["loss"],
+                            cx.get_lines()[0]], loc="upper center", ncol=4, fontsize=8, frameon=False)
+        fig.tight_layout(rect=(0, 0, 1, 0.9))
 
     def compute(self, scheme, activation, depth, width, lr, steps):
         X, y = _standardized_digits()
@@ -604,15 +624,13 @@ class InitializationExplorer(Widget):
         extent = (d["bins"][0], d["bins"][-1], 0.5, self.MAX_DEPTH + 0.5)
         if tuple(image.get_extent()) != extent:
             image.set_extent(extent)
-        set_limits(self._ax, xlim=extent[:2], ylim=(0.5, d["depth"] + 0.5))
+        set_limits(self._ax, xlim=extent[:2])
         layers = np.arange(1, d["depth"] + 1)
         floor = 1e-12  # zero on a log axis: drawn at the bottom edge
         self.artists["act_std"].set_data(layers, np.maximum(d["act_std"], floor))
         self.artists["grad_std"].set_data(layers, np.maximum(d["grad_std"], floor))
-        set_limits(self._bx, xlim=(0.5, d["depth"] + 0.5))
         self.artists["loss"].set_data(np.arange(len(d["loss"])), d["loss"])
-        top = 3.0 if not len(d["loss"]) else float(np.clip(np.ceil(np.max(d["loss"][:3]) * 1.05), 3, 20))
-        set_limits(self._cx, xlim=(0, self.controls["steps"].value), ylim=(0, top))
+        set_limits(self._cx, xlim=(0, self.controls["steps"].value))
 
     def summary(self, d):
         s, g = d["act_std"], d["grad_std"]
