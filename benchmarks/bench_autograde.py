@@ -33,7 +33,8 @@ def largest_assignment(course: Path) -> str:
         nb = nbformat.read(str(path), as_version=4)
         cells = sum(1 for c in nb.cells if c.metadata.get("nbgrader", {}).get("grade"))
         return cells, path.stat().st_size
-    return max((p.name for p in (course / "source").iterdir() if p.is_dir()), key=size)
+    ids = [p.name for p in (course / "source").iterdir() if (p / f"{p.name}.ipynb").exists()]
+    return max(ids, key=size)
 
 
 def prepare(workdir: Path, n: int) -> tuple[Path, Path, str]:

@@ -245,7 +245,7 @@ class ForwardBackwardStepper(Widget):
     returns, plus ``stage`` (its name) and ``visible`` (the quantities shown so far).
     """
 
-    figsize = (9.5, 3.6)
+    figsize = (9.0, 3.3)
     _X = {"x": 0.0, "h": 1.6, "y": 3.2, "L": 4.5}
 
     def make_controls(self):

@@ -16,7 +16,7 @@ import math
 from functools import lru_cache
 
 import numpy as np
-from matplotlib.colors import LinearSegmentedColormap, to_rgba
+from matplotlib.colors import LinearSegmentedColormap, to_hex, to_rgba
 from matplotlib.ticker import LogLocator, NullLocator
 
 from .. import mistakes, nn
@@ -482,9 +482,7 @@ class OptimizerRace(Widget):
         bx.yaxis.set_major_locator(LogLocator(numticks=7))
         bx.yaxis.set_minor_locator(NullLocator())
         bx.grid(True, which="major", alpha=0.3)
-        # one fixed legend: rebuilding it on every move would cost a full redraw
-        bx.legend(handles=[self.artists["value:" + m] for m in METHODS], fontsize=7, loc="upper left",
-                  bbox_to_anchor=(1.01, 1.0), frameon=False)
+        # the legend is the colour-coded status line under the figure (HTML costs the kernel nothing)
         self._ax, self._bx = ax, bx
         self._shown_surface = None
         fig.tight_layout()
@@ -545,7 +543,9 @@ class OptimizerRace(Widget):
             with np.errstate(over="ignore", invalid="ignore"):
                 dist = s.distance_to_minimum(path[-1]) if np.all(np.isfinite(path[-1])) else float("inf")
             outcome = "diverged" if m in d["diverged"] else f"{dist:.1e} from a minimum"
-            parts.append(f"{m}: {len(path) - 1} it., {outcome}")
+            color = to_hex(self.artists["path:" + m].get_color())
+            line = "━━" if m in FIRST_ORDER else "╍╍"
+            parts.append(f"<span style='color:{color}'><b>{line} {m}</b></span>: {len(path) - 1} it., {outcome}")
         return "<br>".join([" · ".join(parts[i:i + 4]) for i in range(0, len(parts), 4)])
 
 
@@ -761,14 +761,14 @@ class RegularizationPlayground(Widget):
             "lam": log_slider(1e-3, 1e-5, 1e-1, "λ"),
             "dropout": float_slider(0.0, 0.0, 0.8, 0.05, "dropout p"),
             "batch_norm": checkbox(False, "batch normalization"),
-            "steps": int_slider(120, 40, 600, "training steps", step=20),
+            "steps": int_slider(100, 40, 600, "training steps", step=20),
         }
 
     def setup_figure(self, fig):
         ax, bx, cx = fig.subplots(1, 3, gridspec_kw={"width_ratios": [1.1, 1, 0.9]})
-        xs, ys, self._grid = grid_points(self.BOUNDS, 60)
+        xs, ys, self._grid = grid_points(self.BOUNDS, 50)
         (xa, xb), (ya, yb) = self.BOUNDS
-        self.artists["boundary"] = ax.imshow(np.zeros((60, 60)), origin="lower", extent=(xa, xb, ya, yb),
+        self.artists["boundary"] = ax.imshow(np.zeros((50, 50)), origin="lower", extent=(xa, xb, ya, yb),
                                              cmap=BOUNDARY_CMAP, vmin=0, vmax=1, aspect="auto", alpha=0.8,
                                              interpolation="bilinear")
         X, y, Xv, yv = _moons(60, 400, 0.3)
@@ -794,10 +794,10 @@ class RegularizationPlayground(Widget):
         model = _mlp([2, self.HIDDEN, self.HIDDEN, 2], "relu", batch_norm, dropout, rng=0)
         weights = [m.weight for m in model.modules() if isinstance(m, nn.Linear)]
         pen = {"none": None, "l1": L1Penalty(lam), "l2": L2Penalty(lam)}[penalty]
-        curves = train_full_batch(model, nn.CrossEntropyLoss(), Adam(model.parameters(), lr=0.03), X, y, steps,
+        curves = train_full_batch(model, nn.CrossEntropyLoss(), Adam(model.parameters(), lr=0.04), X, y, steps,
                                   penalty=pen, penalized=weights, X_val=Xv, y_val=yv, eval_every=15)
         w = np.concatenate([p.data.ravel() for p in weights])
-        return {"model": model, "curves": curves, "probability": _class1_probability(model, self._grid).reshape(60, 60),
+        return {"model": model, "curves": curves, "probability": _class1_probability(model, self._grid).reshape(50, 50),
                 "weights": w, "train_acc": _accuracy(model, X, y), "val_acc": _accuracy(model, Xv, yv),
                 "near_zero": float(np.mean(np.abs(w) < 0.01)), "weight_norm": float(np.sum(w * w))}
 
@@ -886,6 +886,7 @@ class PlaygroundTrainer(Widget):
         self.artists["test"], = bx.plot([], [], color=COLORS[3], label="test loss")
         bx.set_xlabel("step")
         bx.set_ylabel("cross-entropy")
+        bx.set_ylim(0, 1.2)
         bx.legend(fontsize=8)
         self._bx = bx
         self._shown_data = None
@@ -927,10 +928,7 @@ class PlaygroundTrainer(Widget):
         c = d["curves"]
         self.artists["train"].set_data(c["step"], c["train_loss"])
         self.artists["test"].set_data(c["val_step"], c["val_loss"])
-        finite = np.concatenate([c["train_loss"], c["val_loss"]])
-        finite = finite[np.isfinite(finite)]
-        top = np.ceil(2 * max(0.8, min(float(finite.max()) if finite.size else 1.0, 3.0))) / 2  # in steps of 0.5
-        set_limits(self._bx, xlim=(0, self.controls["steps"].value), ylim=(0, top))
+        set_limits(self._bx, xlim=(0, self.controls["steps"].value))  # y fixed: no redraw per move
 
     def summary(self, d):
         if d["diverged"]:
