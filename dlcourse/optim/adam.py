@@ -28,11 +28,18 @@ class Adam(Optimizer):
 
     def _update(self, p: Parameter, grad: np.ndarray, state: dict) -> None:
         b1, b2 = self.betas
-        k = state.get("step", 0) + 1
-        m = b1 * state.get("m", 0.0) + (1 - b1) * grad
-        v = b2 * state.get("v", 0.0) + (1 - b2) * grad * grad
-        state.update(step=k, m=m, v=v)
-        m_hat = m / (1 - b1**k)
-        v_hat = v / (1 - b2**k)
-        decay = self.weight_decay * p.data if self.weight_decay else 0.0
-        p.data -= self.lr * m_hat / (np.sqrt(v_hat) + self.eps) + decay
+        k = state["step"] = state.get("step", 0) + 1
+        if "m" not in state:
+            state["m"], state["v"] = np.zeros_like(p.data), np.zeros_like(p.data)
+        m, v = state["m"], state["v"]
+        # in place: this runs for every weight on every iteration
+        m *= b1
+        m += (1 - b1) * grad
+        v *= b2
+        v += (1 - b2) * grad * grad
+        # θ ← θ − α m̂/(√v̂ + ε) with m̂ = m/(1 − β₁ᵏ), v̂ = v/(1 − β₂ᵏ)
+        denom = np.sqrt(v / (1 - b2**k))
+        denom += self.eps
+        if self.weight_decay:
+            p.data *= 1 - self.weight_decay
+        p.data -= (self.lr / (1 - b1**k)) * m / denom

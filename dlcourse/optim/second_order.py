@@ -83,6 +83,13 @@ class OptimizeResult:
 # -------------------------------------------------------------------------------------------------
 # input checks
 # -------------------------------------------------------------------------------------------------
+
+def _sum_of_squares(r: np.ndarray) -> float:
+    """``‖r‖²``, or ``inf`` when it overflows: a rejected trial step, not a warning on stderr."""
+    with np.errstate(over="ignore", invalid="ignore"):
+        value = float(r @ r) if np.all(np.isfinite(r)) else np.inf
+    return value if np.isfinite(value) else np.inf
+
 def _start(method: str, x0) -> np.ndarray:
     x = np.array(x0, dtype=np.float64)
     if x.ndim > 1:
@@ -488,7 +495,7 @@ def _least_squares(method: str, residual, jacobian, x0, damping: str | None, lam
             for _ in range(40 if line_search else 1):
                 x_try = x + t * step
                 r_try = ls.r(x_try)
-                f_try = float(r_try @ r_try) if np.all(np.isfinite(r_try)) else np.inf
+                f_try = _sum_of_squares(r_try)
                 if not line_search or f_try < f:
                     accepted = np.isfinite(f_try)
                     break
@@ -511,7 +518,7 @@ def _least_squares(method: str, residual, jacobian, x0, damping: str | None, lam
                 step = np.linalg.lstsq(A, np.concatenate([-r, np.zeros(x.size)]), rcond=None)[0]
                 x_try = x + step
                 r_try = ls.r(x_try)
-                f_try = float(r_try @ r_try) if np.all(np.isfinite(r_try)) else np.inf
+                f_try = _sum_of_squares(r_try)
                 if f_try < f:
                     lams.append(lam)
                     lam = max(lam / lam_factor, 1e-300)  # success: trust the Gauss-Newton model more
