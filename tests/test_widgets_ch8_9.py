@@ -249,8 +249,95 @@ def test_init_figure_follows_every_control(init_w):
     assert d["diverged"] and "diverged" in init_w.status.value
 
 
+# -- 9 transfer learning: how many layers to freeze ------------------------------------------------------------
+from dlcourse import transfer  # noqa: E402
+from dlcourse.widgets import transfer as tf  # noqa: E402
+
+
+def test_freeze_table_holds_every_sweep_of_the_figure():
+    for name, sizes in tf.SIZES.items():
+        assert sorted(tf.FREEZE_TABLE[name]) == sorted(sizes)
+        n_layers = len(transfer.learnable_layers(transfer.PRETRAINED[name].builder(4, rng=0)))
+        for n, rows in tf.FREEZE_TABLE[name].items():
+            assert [r["frozen"] for r in rows] == list(range(n_layers)) + [None]
+            for r in rows:
+                assert len(r["per_seed"]) == len(tf.SEEDS)
+                assert r["accuracy"] == pytest.approx(np.mean(r["per_seed"]), abs=1e-3)
+                assert 0.0 <= min(r["per_seed"]) <= max(r["per_seed"]) <= 1.0
+
+
+def test_freeze_table_matches_a_fresh_run_of_the_library():
+    """The stored numbers are what dlcourse.transfer.freeze_sweep measures (first seed, smallest set)."""
+    name, n = "mnist1d_cnn_6class", tf.SIZES["mnist1d_cnn_6class"][0]
+    fresh = transfer.freeze_sweep(name, n_per_class=n, seeds=(tf.SEEDS[0],))
+    for new, old in zip(fresh, tf.FREEZE_TABLE[name][n]):
+        assert new["frozen"] == old["frozen"] and new["trainable_parameters"] == old["trainable_parameters"]
+        assert new["per_seed"][0] == pytest.approx(old["per_seed"][0], abs=0.01)
+
+
+def test_pretraining_pays_off_with_few_samples_on_mnist1d_and_not_on_fashion():
+    """Seed 9 measured: with few labels the pretrained start beats random weights when the old task's
+    features are needed (MNIST-1D), and buys (almost) nothing when they are not (Fashion-MNIST)."""
+    rows = tf.freeze_results("mnist1d_cnn_6class", 5)
+    scratch = next(r["accuracy"] for r in rows if r["frozen"] is None)
+    assert max(r["accuracy"] for r in rows if r["frozen"] is not None) > scratch + 0.1
+    for n in tf.SIZES["fashion_cnn_6class"][1:]:
+        rows = tf.freeze_results("fashion_cnn_6class", n)
+        scratch = next(r["accuracy"] for r in rows if r["frozen"] is None)
+        assert max(r["accuracy"] for r in rows if r["frozen"] is not None) < scratch + 0.05
+
+
+@pytest.fixture(scope="module")
+def freeze_w():
+    w = widgets.FreezeExplorer()
+    yield w
+    w.close()
+
+
+def test_freeze_explorer_shows_the_stored_sweep(freeze_w):
+    d = freeze_w.set(network="mnist1d_cnn_6class", n_per_class=5, frozen=2).data
+    rows = tf.FREEZE_TABLE["mnist1d_cnn_6class"][5]
+    assert np.allclose(d["accuracy"], [r["accuracy"] for r in rows[:-1]]) and d["scratch"] == rows[-1]["accuracy"]
+    assert np.allclose(freeze_w.artists["acc"].get_ydata(), d["accuracy"])
+    assert freeze_w.artists["scratch"].get_ydata()[0] == d["scratch"]
+    segments = freeze_w.artists["spread"].get_segments()
+    assert np.allclose([s[0][1] for s in segments], [min(r["per_seed"]) for r in rows[:-1]])
+    assert list(freeze_w.artists["chosen"].get_xdata()) == [2]
+    assert freeze_w.artists["chosen"].get_ydata()[0] == pytest.approx(rows[2]["accuracy"])
+    # the right panel: the chosen number of frozen layers at every training-set size
+    by_size = [tf.FREEZE_TABLE["mnist1d_cnn_6class"][n][2]["accuracy"] for n in tf.SIZES["mnist1d_cnn_6class"]]
+    assert np.allclose(d["by_size"], by_size) and np.allclose(freeze_w.artists["by_size"].get_ydata(), by_size)
+
+
+def test_freeze_explorer_follows_every_control(freeze_w):
+    freeze_w.set(network="mnist1d_cnn_6class", n_per_class=5, frozen=0)
+    colors = lambda: [tuple(b.get_facecolor()[:3]) for b in freeze_w.artists["boxes"]]  # noqa: E731
+    from matplotlib.colors import to_rgb
+
+    trained, frozen_c, head = to_rgb(tf.TRAINED_COLOR), to_rgb(tf.FROZEN_COLOR), to_rgb(tf.HEAD_COLOR)
+    assert colors() == [trained] * 4 + [head]
+    all_trainable = freeze_w.data["trainable"]
+    d = move(freeze_w, "frozen", 3)
+    assert colors() == [frozen_c] * 3 + [trained, head]
+    assert "(frozen)" in freeze_w.artists["box_text"][0].get_text()
+    # the trainable parameters are those of the real model with 3 layers frozen (and the table's)
+    assert d["trainable"] < all_trainable and d["trainable"] == tf.FREEZE_TABLE["mnist1d_cnn_6class"][5][3][
+        "trainable_parameters"]
+    assert list(freeze_w.artists["chosen"].get_xdata()) == [3]
+    d = move(freeze_w, "n_per_class", 50)
+    assert d["n_per_class"] == 50 and list(freeze_w.artists["here"].get_xdata()) == [50]
+    assert np.allclose(d["accuracy"], [r["accuracy"] for r in tf.FREEZE_TABLE["mnist1d_cnn_6class"][50][:-1]])
+    d = move(freeze_w, "network", "fashion_cnn_6class")
+    assert list(freeze_w.controls["n_per_class"].options) == list(tf.SIZES["fashion_cnn_6class"])
+    assert freeze_w.controls["n_per_class"].value in tf.SIZES["fashion_cnn_6class"]
+    assert d["layers"][0] == "conv 3×3, 16" and freeze_w.artists["box_text"][0].get_text().startswith("conv 3×3, 16")
+    assert np.array_equal(freeze_w.artists["by_size"].get_xdata(), tf.SIZES["fashion_cnn_6class"])
+    assert d["total"] > 50_000  # the 2-D CNN: ~61k parameters
+    freeze_w.set(network="mnist1d_cnn_6class")
+
+
 # -- shared checks ----------------------------------------------------------------------------------------------
-ALL = [widgets.LearningCurveLab, widgets.HyperparameterSearch, widgets.InitializationExplorer]
+ALL = [widgets.LearningCurveLab, widgets.HyperparameterSearch, widgets.InitializationExplorer, widgets.FreezeExplorer]
 
 
 @pytest.mark.parametrize("cls", ALL, ids=lambda c: c.__name__)
@@ -270,6 +357,8 @@ BLIT_MOVES = [
     (widgets.InitializationExplorer, "scheme", "small", True),
     (widgets.InitializationExplorer, "depth", 12, True),  # fixed axes for up to 15 layers
     (widgets.InitializationExplorer, "activation", "relu", False),  # the value axis changes
+    (widgets.FreezeExplorer, "frozen", 1, True),
+    (widgets.FreezeExplorer, "network", "fashion_cnn_6class", False),  # other training-set sizes
 ]
 
 

@@ -32,3 +32,8 @@ __all__ += ["ConvCalculator", "PoolingExplorer", "FeatureMapExplorer", "UNetSegm
 from .training import HyperparameterSearch, InitializationExplorer, LearningCurveLab
 
 __all__ += ["LearningCurveLab", "HyperparameterSearch", "InitializationExplorer"]
+
+# chapter 9
+from .transfer import FreezeExplorer
+
+__all__ += ["FreezeExplorer"]
