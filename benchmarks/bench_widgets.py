@@ -97,6 +97,14 @@ MOVES.update({
 })
 CACHES += [trw.learning_curve_run, trw.hp_trial, trw._train_init_cached]
 
+# chapter 9 (dlcourse.widgets.transfer): the fine-tuning runs are a stored table by design (minutes of
+# training); a move looks them up and rebuilds the frozen model to count its parameters.
+from dlcourse.widgets import transfer as tfw  # noqa: E402
+
+MOVES["FreezeExplorer"] = [("frozen", k) for k in (0, 2, 4, 1)] + [("n_per_class", n) for n in (2, 20, 50)] + [
+    ("network", "fashion_cnn_6class"), ("frozen", 3), ("network", "mnist1d_cnn_6class")]
+CACHES += [tfw._prepared_model_parameters]
+
 # chapters 6-7 (dlcourse.widgets.cnn, rnn).  The Fashion-MNIST CNN, the U-Net snapshots and the
 # adding-problem RNN/LSTM of a sequence length are trained once by design (the notebooks train them
 # with a progress bar; warm-up round 0 trains T = 10 here); every other move recomputes.

@@ -8,17 +8,18 @@
 #
 # 1. **The challenge** (8 points): build and train a classifier for Fashion-MNIST (28×28 grey-scale
 #    clothes, 10 classes). It is graded on **held-out images you never see the labels of** — 2,000
-#    official Fashion-MNIST test images that are not in the bundled data. Target: **82 %** accuracy.
-#    (For orientation: a linear softmax classifier reaches about 80 %, a two-layer network trained
-#    for a few epochs about 84 %.)
+#    official Fashion-MNIST test images that are not in the bundled data. Target: **84 %** on the
+#    bundled test set (visible test) and **83 %** on the held-out images (hidden test; one point less,
+#    because a different sample of 2,000 images scores a little differently). For orientation: a
+#    linear softmax classifier reaches about 82–83 %, a network with one hidden layer 84–86 %.
 # 2. **Freezing layers** (4 points): write `freeze(model, n)`, the tool of transfer learning.
-# 3. **Transfer learning** (6 points): adapt a network pretrained on six other clothing classes to
-#    four new classes from only 20 labelled images per class. Target: **90 %** on held-out images.
+# 3. **Transfer learning** (6 points): adapt a network pretrained on six digits of MNIST-1D to the
+#    four other digits from only 10 labelled signals per class. Target: **82 %** on held-out signals.
 #
 # **Rules.** Select your model on a validation split of the training data (`dlcourse.data.
 # train_val_test_split`), not on the test set (seed 8.2). The grader runs every cell with a time
 # limit of **30 seconds**: keep each training run well below that (the reference solution trains in
-# about 5 seconds), and do not print progress bars (`progress=False`). The held-out images are in the
+# about 5 seconds on an idle machine), and do not print progress bars (`progress=False`). The held-out inputs are in the
 # file `heldout_inputs.npz` next to this notebook (inputs only: their labels stay with the grader).
 # %% [setup] id=setup
 import numpy as np
@@ -29,7 +30,7 @@ from dlcourse import transfer
 from dlcourse.data import load_fashion_mnist, train_val_test_split
 from dlcourse.nn import (BatchNorm1d, Conv2d, CrossEntropyLoss, Dropout, Flatten, Linear, MaxPool2d, ReLU,
                          Sequential)
-from dlcourse.optim import SGD, Adam
+from dlcourse.optim import SGD, Adam, ExponentialDecay, StepDecay
 from dlcourse.train import fit
 
 fashion = load_fashion_mnist()
@@ -51,9 +52,9 @@ def train_classifier(X, y):
     """Build and train a classifier on X (N, 1, 28, 28), y (N,); return the trained model."""
     ### BEGIN SOLUTION
     dlcourse.seed(0)
-    model = Sequential(Flatten(), Linear(28 * 28, 128), ReLU(), Linear(128, 10))
-    fit(model, CrossEntropyLoss(), Adam(model.parameters(), lr=1e-3), (X, y), epochs=5, batch_size=64,
-        progress=False, rng=0)
+    model = Sequential(Flatten(), Linear(28 * 28, 256), ReLU(), Linear(256, 10))
+    fit(model, CrossEntropyLoss(), Adam(model.parameters(), lr=2e-3), (X, y), epochs=10, batch_size=128,
+        schedule=ExponentialDecay(2e-3, 0.75), progress=False, rng=0)
     return model
     ### END SOLUTION
 # %% [code]
@@ -72,9 +73,9 @@ with G.part("08_challenge/classifier", points=2) as p:
     p.expect_true(labels_check.dtype.kind in "iu", f"predict should return integer class labels (use argmax), "
                   f"got an array of dtype {labels_check.dtype}")
     accuracy_check = float(np.mean(labels_check == fashion_check.y_test))
-    print(f"accuracy on the bundled test set: {accuracy_check:.4f} (target 0.82)")
-    p.expect_true(accuracy_check >= 0.82, f"the accuracy on the bundled test set is {accuracy_check:.4f}, below the "
-                  f"target 0.82: train longer, or try a wider or deeper network")
+    print(f"accuracy on the bundled test set: {accuracy_check:.4f} (target 0.84)")
+    p.expect_true(accuracy_check >= 0.84, f"the accuracy on the bundled test set is {accuracy_check:.4f}, below the "
+                  f"target 0.84: try a hidden layer, a learning-rate decay, more epochs")
 # %% [tests] id=classifier_hidden points=6
 # Hidden test (6 points): your predictions for the 2,000 held-out images are scored by the grader.
 ### BEGIN HIDDEN TESTS
@@ -127,7 +128,7 @@ with G.part("08_challenge/freeze", points=2) as p:
 ### BEGIN HIDDEN TESTS
 import copy as _copy
 from dlcourse.grading.references import a08_challenge as _R
-_nets = [transfer.fashion_cnn(4, rng=0),
+_nets = [transfer.fashion_cnn(4, rng=0), transfer.mnist1d_cnn(4, rng=0),
          Sequential(Flatten(), Linear(6, 5, rng=1), Dropout(0.5), Linear(5, 4, rng=2), BatchNorm1d(4), ReLU(),
                     Linear(4, 3, rng=3))]
 with G.part("08_challenge/freeze", points=2, hidden=True) as p:
@@ -145,57 +146,60 @@ with G.part("08_challenge/freeze", points=2, hidden=True) as p:
 # %% [markdown]
 # ## Part 3: transfer learning (6 points)
 #
-# `transfer.load_pretrained()` returns a small CNN (three convolution blocks, two fully connected
-# layers) trained on six Fashion-MNIST classes (T-shirt/top, Trouser, Pullover, Dress, Coat,
-# Sandal). The **new task** has the four other classes — Shirt, Sneaker, Bag, Ankle boot, labelled
-# 0, 1, 2, 3 — and only **20 labelled images per class**: `transfer.few_shot_task(20, seed=0)`
-# returns them and a test set of the new classes.
+# **MNIST-1D** (`dlcourse.data.make_mnist1d`) is a small benchmark of 1-D signals of length 40: each
+# digit 0–9 is a template curve that is shifted, scaled, sheared and made noisy. The signals are
+# stored as images of height 1, `(N, 1, 1, 40)`. `transfer.load_pretrained("mnist1d_cnn_6class")`
+# returns a small CNN (three convolution blocks, two fully connected layers) trained on the digits
+# 0–5 with about 6,000 signals. The **new task** has the four other digits — 6, 7, 8, 9, labelled
+# 0, 1, 2, 3 — and only **10 labelled signals per class**:
+# `transfer.few_shot_task("mnist1d_cnn_6class", 10, seed=0)` returns them and a test set of the new
+# classes. The same network trained from scratch on these 40 signals reaches only about 74 %.
 #
 # Write `train_new_task(X, y)`: start from the pretrained network, replace its output layer by one
 # with 4 outputs (`transfer.replace_head`), freeze the first layers with your `freeze`, and train
-# the rest on the 80 images (`transfer.fine_tune(model, X, y, ...)` trains only what is not frozen;
+# the rest on the 40 signals (`transfer.fine_tune(model, X, y, ...)` trains only what is not frozen;
 # or use `fit`). Return the model, and write `predict_new_task(X)` (labels 0–3, integers). How many
-# layers should you freeze with so little data? Try a few values on a validation split.
+# layers should you freeze with so little data? Try a few values (on a validation split of the 40
+# signals, or with `transfer.freeze_sweep`).
 #
-# Train on the 80 labelled images only (not on more images of these classes from the training
-# set): the point is what pretrained features give you when labels are scarce.
+# Train on the 40 labelled signals only: the point is what pretrained features give you when
+# labels are scarce.
 # %% [code]
-X_few, y_few, X_new_test, y_new_test = transfer.few_shot_task(20, seed=0)
+X_few, y_few, X_new_test, y_new_test = transfer.few_shot_task("mnist1d_cnn_6class", 10, seed=0)
 print(X_few.shape, np.bincount(y_few), X_new_test.shape)
 # %% [answer] id=new_task_answer
 def train_new_task(X, y):
-    """Fine-tune the pretrained network on the new task's images X (80, 1, 28, 28), labels y; return it."""
+    """Fine-tune the pretrained MNIST-1D network on the new task's signals X (40, 1, 1, 40), labels y; return it."""
     ### BEGIN SOLUTION
-    model = transfer.replace_head(transfer.load_pretrained().train(), 4, rng=0)
-    freeze(model, 3)
-    transfer.fine_tune(model, X, y, epochs=30, batch_size=16, lr=1e-3, rng=0)
+    model = transfer.replace_head(transfer.load_pretrained("mnist1d_cnn_6class").train(), 4, rng=1)
+    freeze(model, 1)
+    transfer.fine_tune(model, X, y, epochs=40, batch_size=16, lr=2e-3, rng=1)
     return model
     ### END SOLUTION
 # %% [code]
 new_task_model = train_new_task(X_few, y_few)
 # %% [answer] id=predict_new_task_answer
 def predict_new_task(X):
-    """Predicted labels 0..3 (integers) of the new task for images X (N, 1, 28, 28)."""
+    """Predicted labels 0..3 (integers) of the new task for signals X (N, 1, 1, 40)."""
     ### BEGIN SOLUTION
     return dlcourse.train.predict(new_task_model, X).argmax(axis=1)
     ### END SOLUTION
 # %% [tests] id=new_task_tests points=2
 with G.part("08_challenge/new_task", points=2) as p:
-    *_unused, X_new_check, y_new_check = transfer.few_shot_task(20, seed=0)
+    *_unused, X_new_check, y_new_check = transfer.few_shot_task("mnist1d_cnn_6class", 10, seed=0)
     labels_new = np.asarray(p.call(predict_new_task, X_new_check))
-    p.expect_shape(labels_new, (len(X_new_check),), "predict_new_task(X_new_test) (one label per image)")
-    p.expect_true(labels_new.dtype.kind in "iu" and set(np.unique(labels_new)) <= {0, 1, 2, 3},
+    p.expect_shape(labels_new, (len(X_new_check),), "predict_new_task(X_new_test) (one label per signal)")
+    p.expect_true(labels_new.dtype.kind in "iu" and set(np.unique(labels_new).tolist()) <= {0, 1, 2, 3},
                   f"predict_new_task should return integer labels 0..3, got dtype {labels_new.dtype} and values "
                   f"{np.unique(labels_new)[:10]}")
     accuracy_new = float(np.mean(labels_new == y_new_check))
-    print(f"accuracy on the new task's test set: {accuracy_new:.4f} (target 0.90)")
-    p.expect_true(accuracy_new >= 0.90, f"the accuracy on the new task's test set is {accuracy_new:.4f}, below the "
-                  f"target 0.90: try freezing a different number of layers, or training longer")
+    print(f"accuracy on the new task's test set: {accuracy_new:.4f} (target 0.82)")
+    p.expect_true(accuracy_new >= 0.82, f"the accuracy on the new task's test set is {accuracy_new:.4f}, below the "
+                  f"target 0.82: try freezing a different number of layers, or training longer")
 # %% [tests] id=new_task_hidden points=4
-# Hidden test (4 points): your predictions for 800 held-out images of the new classes are scored by the grader.
+# Hidden test (4 points): your predictions for 800 held-out signals of the new classes are scored by the grader.
 ### BEGIN HIDDEN TESTS
 with G.part("08_challenge/new_task", points=4, hidden=True) as p:
-    _X_heldout_new = np.multiply(np.load("heldout_inputs.npz")["X_transfer"], np.float32(1 / 255),
-                                 dtype=np.float32)[:, None]
+    _X_heldout_new = np.load("heldout_inputs.npz")["X_transfer"]
     p.submit_heldout("heldout_transfer", np.asarray(p.call(predict_new_task, _X_heldout_new)))
 ### END HIDDEN TESTS
