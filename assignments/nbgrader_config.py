@@ -1,7 +1,7 @@
 """nbgrader configuration of the dlcourse course, hardened for untrusted submissions.
 
 Every setting that differs from nbgrader's defaults is here, with the reason; the machinery lives
-in ``dlcourse.grading`` (``execute.py``, ``sandbox.py``).  ``README_instructors.md`` explains
+in ``dlcourse.grading`` (``execute.py``, ``sandbox.py``).  the instructor section of ``README.md`` explains
 the workflow; ``python -m dlcourse.course check`` proves the set-up on every assignment.
 """
 from pathlib import Path

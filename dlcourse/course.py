@@ -11,8 +11,9 @@ Commands (run from the repository root, or pass ``--course DIR``):
   feedback ID [--release]         write feedback (checked for hidden-test leaks), optionally return it
   export [-a ID] [-o FILE]        CSV: score per part, total, status
   solutions [ID...]               regenerate solutions/ with nbgrader generate_solution
+  doctor [--role R]               check this environment and explain fixes (students too)
 
-The logic lives in :mod:`dlcourse.grading.pipeline`; see ``assignments/README_instructors.md``.
+The logic lives in :mod:`dlcourse.grading.pipeline`; see the instructor section of ``README.md``.
 """
 from __future__ import annotations
 
@@ -66,6 +67,11 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["doctor"]:  # needs no course directory: students run it too
+        from dlcourse.doctor import main as doctor
+
+        return doctor(argv[1:])
     args = _parser().parse_args(argv)
     warnings.filterwarnings("ignore", module="nbgrader")
     warnings.filterwarnings("ignore", message=".*not in session.*")

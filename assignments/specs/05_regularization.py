@@ -303,13 +303,13 @@ _rng = np.random.default_rng(5105)
 
 
 def _make_task(losses):
-    def train_one_epoch(weights):
-        weights["epoch"] += 1
-        weights["W"] += np.sin(weights["epoch"][0]) * np.ones_like(weights["W"])
-        weights["b"] *= 0.9
+    def train_one_epoch(params):
+        params["epoch"] += 1
+        params["W"] += np.sin(params["epoch"][0]) * np.ones_like(params["W"])
+        params["b"] *= 0.9
 
-    def validation_loss(weights):
-        return float(losses[int(weights["epoch"][0]) - 1])
+    def validation_loss(params):
+        return float(losses[int(params["epoch"][0]) - 1])
     return train_one_epoch, validation_loss
 
 

@@ -265,7 +265,10 @@ class LearningCurveLab(Widget):
 
     def summary(self, d):
         dg = d["diagnosis"]
-        last = lambda key: d[key][-1] if len(d[key]) else float("nan")  # noqa: E731
+
+        def last(key):
+            return d[key][-1] if len(d[key]) else float("nan")
+
         return (f"<b style='color:{DIAGNOSIS_COLORS[dg.label]}'>{dg.label.replace('_', ' ')}</b> — {dg.reason}.<br>"
                 f"<i>Advice:</i> {dg.advice}<br>"
                 f"training accuracy {last('train_acc'):.0%} · validation accuracy {last('val_acc'):.0%} · "
@@ -606,7 +609,7 @@ class InitializationExplorer(Widget):
         fig.tight_layout(rect=(0, 0, 1, 0.9))
 
     def compute(self, scheme, activation, depth, width, lr, steps):
-        X, y = _standardized_digits()
+        X, _ = _standardized_digits()
         bins = self.BINS[activation]
         model = init_network(scheme, activation, depth, width)
         stats = init_statistics(model, X, bins)

@@ -19,7 +19,7 @@ from typing import Sequence
 import numpy as np
 from matplotlib.collections import LineCollection
 from matplotlib.lines import Line2D
-from matplotlib.patches import FancyBboxPatch
+from matplotlib.patches import FancyBboxPatch, Patch
 from matplotlib.ticker import FixedLocator, NullLocator
 
 from .. import transfer
@@ -37,7 +37,76 @@ SEEDS = (0, 1, 2)
 
 #: :func:`dlcourse.transfer.freeze_sweep` rows ``{name: {n_per_class: [row, ...]}}`` computed by
 #: :func:`build_freeze_table` (seeds ``SEEDS``, the library's default budget).
-FREEZE_TABLE: dict[str, dict[int, list[dict]]] = {}
+FREEZE_TABLE: dict[str, dict[int, list[dict]]] = {
+    "mnist1d_cnn_6class": {
+        2: [
+            {"frozen": 0, "trainable_parameters": 19108, "accuracy": 0.6508, "per_seed": [0.7137, 0.6525, 0.5863]},
+            {"frozen": 1, "trainable_parameters": 18884, "accuracy": 0.6433, "per_seed": [0.7137, 0.6462, 0.57]},
+            {"frozen": 2, "trainable_parameters": 13700, "accuracy": 0.6046, "per_seed": [0.685, 0.5913, 0.5375]},
+            {"frozen": 3, "trainable_parameters": 10564, "accuracy": 0.56, "per_seed": [0.6512, 0.5288, 0.5]},
+            {"frozen": 4, "trainable_parameters": 260, "accuracy": 0.64, "per_seed": [0.66, 0.6913, 0.5687]},
+            {"frozen": None, "trainable_parameters": 19108, "accuracy": 0.4354, "per_seed": [0.45, 0.3738, 0.4825]},
+        ],
+        5: [
+            {"frozen": 0, "trainable_parameters": 19108, "accuracy": 0.8067, "per_seed": [0.775, 0.8562, 0.7887]},
+            {"frozen": 1, "trainable_parameters": 18884, "accuracy": 0.8004, "per_seed": [0.7688, 0.8475, 0.785]},
+            {"frozen": 2, "trainable_parameters": 13700, "accuracy": 0.7704, "per_seed": [0.7688, 0.8075, 0.735]},
+            {"frozen": 3, "trainable_parameters": 10564, "accuracy": 0.7375, "per_seed": [0.7412, 0.775, 0.6963]},
+            {"frozen": 4, "trainable_parameters": 260, "accuracy": 0.7163, "per_seed": [0.6675, 0.7538, 0.7275]},
+            {"frozen": None, "trainable_parameters": 19108, "accuracy": 0.5612, "per_seed": [0.5725, 0.5413, 0.57]},
+        ],
+        10: [
+            {"frozen": 0, "trainable_parameters": 19108, "accuracy": 0.8833, "per_seed": [0.8462, 0.9187, 0.885]},
+            {"frozen": 1, "trainable_parameters": 18884, "accuracy": 0.8883, "per_seed": [0.8725, 0.9125, 0.88]},
+            {"frozen": 2, "trainable_parameters": 13700, "accuracy": 0.8542, "per_seed": [0.8538, 0.8825, 0.8263]},
+            {"frozen": 3, "trainable_parameters": 10564, "accuracy": 0.7988, "per_seed": [0.8087, 0.805, 0.7825]},
+            {"frozen": 4, "trainable_parameters": 260, "accuracy": 0.7979, "per_seed": [0.7825, 0.815, 0.7963]},
+            {"frozen": None, "trainable_parameters": 19108, "accuracy": 0.725, "per_seed": [0.7412, 0.7238, 0.71]},
+        ],
+        20: [
+            {"frozen": 0, "trainable_parameters": 19108, "accuracy": 0.9337, "per_seed": [0.9025, 0.955, 0.9437]},
+            {"frozen": 1, "trainable_parameters": 18884, "accuracy": 0.9346, "per_seed": [0.9125, 0.96, 0.9313]},
+            {"frozen": 2, "trainable_parameters": 13700, "accuracy": 0.8983, "per_seed": [0.85, 0.9363, 0.9087]},
+            {"frozen": 3, "trainable_parameters": 10564, "accuracy": 0.8388, "per_seed": [0.8263, 0.8488, 0.8413]},
+            {"frozen": 4, "trainable_parameters": 260, "accuracy": 0.7921, "per_seed": [0.7775, 0.8063, 0.7925]},
+            {"frozen": None, "trainable_parameters": 19108, "accuracy": 0.8363, "per_seed": [0.83, 0.79, 0.8888]},
+        ],
+        50: [
+            {"frozen": 0, "trainable_parameters": 19108, "accuracy": 0.98, "per_seed": [0.97, 0.9875, 0.9825]},
+            {"frozen": 1, "trainable_parameters": 18884, "accuracy": 0.9821, "per_seed": [0.9875, 0.9775, 0.9812]},
+            {"frozen": 2, "trainable_parameters": 13700, "accuracy": 0.9625, "per_seed": [0.9613, 0.97, 0.9563]},
+            {"frozen": 3, "trainable_parameters": 10564, "accuracy": 0.9017, "per_seed": [0.9038, 0.8962, 0.905]},
+            {"frozen": 4, "trainable_parameters": 260, "accuracy": 0.8529, "per_seed": [0.84, 0.8538, 0.865]},
+            {"frozen": None, "trainable_parameters": 19108, "accuracy": 0.9725, "per_seed": [0.9663, 0.9788, 0.9725]},
+        ],
+    },
+    "fashion_cnn_6class": {
+        2: [
+            {"frozen": 0, "trainable_parameters": 60596, "accuracy": 0.8192, "per_seed": [0.8475, 0.77, 0.84]},
+            {"frozen": 1, "trainable_parameters": 60420, "accuracy": 0.8179, "per_seed": [0.8588, 0.765, 0.83]},
+            {"frozen": 2, "trainable_parameters": 55748, "accuracy": 0.8058, "per_seed": [0.8287, 0.7588, 0.83]},
+            {"frozen": 3, "trainable_parameters": 37188, "accuracy": 0.8, "per_seed": [0.8538, 0.7412, 0.805]},
+            {"frozen": 4, "trainable_parameters": 260, "accuracy": 0.5104, "per_seed": [0.495, 0.5262, 0.51]},
+            {"frozen": None, "trainable_parameters": 60596, "accuracy": 0.7513, "per_seed": [0.7438, 0.7488, 0.7612]},
+        ],
+        5: [
+            {"frozen": 0, "trainable_parameters": 60596, "accuracy": 0.8925, "per_seed": [0.875, 0.895, 0.9075]},
+            {"frozen": 1, "trainable_parameters": 60420, "accuracy": 0.8929, "per_seed": [0.8788, 0.8938, 0.9062]},
+            {"frozen": 2, "trainable_parameters": 55748, "accuracy": 0.89, "per_seed": [0.8738, 0.8875, 0.9087]},
+            {"frozen": 3, "trainable_parameters": 37188, "accuracy": 0.8783, "per_seed": [0.8575, 0.8788, 0.8988]},
+            {"frozen": 4, "trainable_parameters": 260, "accuracy": 0.58, "per_seed": [0.54, 0.595, 0.605]},
+            {"frozen": None, "trainable_parameters": 60596, "accuracy": 0.8979, "per_seed": [0.895, 0.8888, 0.91]},
+        ],
+        20: [
+            {"frozen": 0, "trainable_parameters": 60596, "accuracy": 0.9283, "per_seed": [0.9287, 0.9425, 0.9137]},
+            {"frozen": 1, "trainable_parameters": 60420, "accuracy": 0.9296, "per_seed": [0.9325, 0.9425, 0.9137]},
+            {"frozen": 2, "trainable_parameters": 55748, "accuracy": 0.9329, "per_seed": [0.9337, 0.9463, 0.9187]},
+            {"frozen": 3, "trainable_parameters": 37188, "accuracy": 0.9292, "per_seed": [0.935, 0.9387, 0.9137]},
+            {"frozen": 4, "trainable_parameters": 260, "accuracy": 0.7742, "per_seed": [0.7438, 0.7837, 0.795]},
+            {"frozen": None, "trainable_parameters": 60596, "accuracy": 0.9329, "per_seed": [0.9337, 0.94, 0.925]},
+        ],
+    },
+}
 
 
 @lru_cache(maxsize=64)
@@ -99,10 +168,10 @@ def layer_names(name: str) -> list[str]:
 
 @lru_cache(maxsize=16)
 def _prepared_model_parameters(name: str, frozen: int) -> tuple[int, int]:
-    """(trainable, total) parameters of the pretrained network with a new head and ``frozen`` layers frozen."""
+    """(trainable, total) parameters of the network ``name`` with a 4-class head and its first
+    ``frozen`` learnable layers frozen (the counts do not depend on the weights, so no file is read)."""
     info = transfer.PRETRAINED[name]
-    model = transfer.freeze_layers(transfer.replace_head(transfer.load_pretrained(name), len(info.new_classes), rng=0),
-                                   frozen)
+    model = transfer.freeze_layers(info.builder(len(info.new_classes), rng=0), frozen)
     return model.num_parameters(trainable_only=True), model.num_parameters()
 
 
@@ -115,7 +184,8 @@ class FreezeExplorer(Widget):
     A network pretrained on six classes (MNIST-1D digits 0–5, or six Fashion-MNIST classes) gets a
     new output layer for the four other classes and is fine-tuned on ``n_per_class`` labelled
     samples per class with its first ``frozen`` learnable layers frozen (:mod:`dlcourse.transfer`).
-    Left: the network, frozen layers in blue, trained ones in orange, the new head in green.
+    Left: the network's learnable layers, frozen ones in blue, trained ones in orange, the new head
+    in green.
     Middle: test accuracy on the new classes against the number of frozen layers (mean over three
     seeds, bars from the worst to the best seed), and the same network trained from random weights
     with the same data and budget (dashed).  Right: the chosen setting and training from scratch
@@ -134,7 +204,7 @@ class FreezeExplorer(Widget):
             "network": dropdown([(label, key) for key, label in NETWORKS.items()], "mnist1d_cnn_6class",
                                 "pretrained on"),
             "n_per_class": dropdown(list(SIZES["mnist1d_cnn_6class"]), 5, "labelled samples per class"),
-            "frozen": int_slider(3, 0, 4, "frozen layers"),
+            "frozen": int_slider(1, 0, 4, "frozen layers"),
         }
 
     def on_control_change(self, name, value):
@@ -152,13 +222,15 @@ class FreezeExplorer(Widget):
         # the network as a stack of boxes, input at the bottom
         self._n_boxes = 5
         self.artists["boxes"] = []
-        self.artists["box_text"] = []
+        self._box_text = []  # static: they change only with the network (a full redraw anyway)
+        self._shown_network = None
         for i in range(self._n_boxes):
             box = FancyBboxPatch((0.08, 0.06 + i * 0.18), 0.84, 0.14, boxstyle="round,pad=0.01", fc=FROZEN_COLOR,
                                  ec="0.3", lw=0.8)
             ax.add_patch(box)
             self.artists["boxes"].append(box)
-            self.artists["box_text"].append(ax.text(0.5, 0.13 + i * 0.18, "", ha="center", va="center", fontsize=8))
+            self._box_text.append(ax.text(0.5, 0.13 + i * 0.18, "", ha="center", va="center", fontsize=8,
+                                          zorder=5))
         ax.text(0.5, 0.015, "input", ha="center", va="center", fontsize=8, color="0.4")
         ax.set_xlim(0, 1), ax.set_ylim(0, 1)
         ax.axis("off")
@@ -187,8 +259,10 @@ class FreezeExplorer(Widget):
         handles = [Line2D([], [], marker="o", color=COLORS[1], label="pretrained, fine-tuned"),
                    Line2D([], [], ls="--", marker="s", ms=3.5, color="0.3", label="same network from scratch"),
                    Line2D([], [], ls=":", color="0.6", label="chance (4 classes)"),
-                   Line2D([], [], ls="", marker="*", ms=12, color="#ffd92f", mec="k", label="chosen setting")]
-        fig.legend(handles=handles, loc="upper center", ncol=4, fontsize=8, frameon=False)
+                   Line2D([], [], ls="", marker="*", ms=12, color="#ffd92f", mec="k", label="chosen setting"),
+                   Patch(fc=FROZEN_COLOR, ec="0.3", label="frozen"), Patch(fc=TRAINED_COLOR, ec="0.3", label="trained"),
+                   Patch(fc=HEAD_COLOR, ec="0.3", label="new head")]
+        fig.legend(handles=handles, loc="upper center", ncol=7, fontsize=7.5, frameon=False, columnspacing=1.2)
         fig.tight_layout(rect=(0, 0, 1, 0.9))
 
     def compute(self, network, n_per_class, frozen):
@@ -213,16 +287,15 @@ class FreezeExplorer(Widget):
 
     def draw(self, d):
         n_layers = len(d["layers"])
-        for i, (box, text) in enumerate(zip(self.artists["boxes"], self.artists["box_text"])):
-            visible = i < n_layers
-            box.set_visible(visible)
-            text.set_visible(visible)
-            if not visible:
-                continue
-            head = i == n_layers - 1
-            frozen = i < d["frozen"]
-            box.set_facecolor(HEAD_COLOR if head else FROZEN_COLOR if frozen else TRAINED_COLOR)
-            text.set_text(d["layers"][i] + ("  (frozen)" if frozen else "  (trained)"))
+        if d["network"] != self._shown_network:  # static text: changing it marks the figure for a full draw
+            for i, text in enumerate(self._box_text):
+                text.set_text(d["layers"][i] if i < n_layers else "")
+            self._shown_network = d["network"]
+        for i, box in enumerate(self.artists["boxes"]):
+            box.set_visible(i < n_layers)
+            if i < n_layers:
+                head, frozen = i == n_layers - 1, i < d["frozen"]
+                box.set_facecolor(HEAD_COLOR if head else FROZEN_COLOR if frozen else TRAINED_COLOR)
         k, acc = d["k"], d["accuracy"]
         self.artists["acc"].set_data(k, acc)
         self.artists["spread"].set_segments([[(x, lo), (x, hi)] for x, lo, hi in zip(k, d["low"], d["high"])])

@@ -1,7 +1,8 @@
 """Reference implementations the hidden tests compare against, and what each part may not call.
 
 One module per assignment, named ``a<assignment id>`` (``a01_linear_models`` for
-``assignments/source/01_linear_models``).  Each reference is the library's own implementation
+``assignments/source/01_linear_models``); a module following that name is found without
+registration.  Each reference is the library's own implementation
 adapted to the signature the assignment asks for, so there is one home per formula (DESIGN.md).
 The library is public — students have it installed — so what keeps grading honest is
 ``FORBID``: for each part, the library functions, classes or modules whose use by the student's
@@ -14,13 +15,10 @@ never here: it lives in the assignment sources and in ``solutions/``.
 from __future__ import annotations
 
 import importlib
+import pkgutil
 
-#: assignment id -> module name; extend this when adding an assignment
-MODULES = {
-    "01_linear_models": "a01_linear_models",
-    "02_backprop": "a02_backprop",
-    "03_layers": "a03_layers",
-}
+#: assignment id -> module name, found by the naming convention ``a<assignment id>.py``
+MODULES = {info.name[1:]: info.name for info in pkgutil.iter_modules(__path__) if info.name.startswith("a")}
 
 
 def module(assignment: str):
@@ -28,8 +26,8 @@ def module(assignment: str):
     try:
         name = MODULES[assignment]
     except KeyError:
-        raise KeyError(f"no reference module for assignment {assignment!r}; add it to "
-                       f"dlcourse.grading.references.MODULES") from None
+        raise KeyError(f"no reference module for assignment {assignment!r}: add "
+                       f"dlcourse/grading/references/a{assignment}.py") from None
     return importlib.import_module(f"{__name__}.{name}")
 
 
