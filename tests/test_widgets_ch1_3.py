@@ -3,11 +3,11 @@
 Each test moves controls the way a student would and checks the model *and* the plotted data
 against the lecture's formulas computed independently here (numpy, finite differences).
 """
-import io
 import math
 
 import numpy as np
 import pytest
+from widget_checks import assert_canvas_matches_full_render
 from matplotlib.colors import to_rgb
 from hypothesis import given, settings, strategies as st
 
@@ -389,10 +389,5 @@ def test_repainted_frame_matches_a_full_render(cls, control, value):
     """Blitted or fully redrawn, the canvas must show what a full render (savefig) of the figure shows."""
     w = cls()
     move(w, control, value)
-    shown = np.asarray(w.figure.canvas.buffer_rgba()).astype(int)
-    buffer = io.BytesIO()
-    w.figure.savefig(buffer, format="rgba", dpi=w.figure.dpi)
-    full = np.frombuffer(buffer.getvalue(), np.uint8).reshape(shown.shape).astype(int)
-    differs = np.abs(shown - full).max(axis=2) > 40
-    assert differs.mean() < 0.01, f"{differs.mean():.1%} of the pixels differ from a full render"
+    assert_canvas_matches_full_render(w)
     w.close()

@@ -3,13 +3,13 @@
 Every test moves controls the way a student would and checks the model *and* the plotted data:
 the numbers must follow the lecture's formulas, and the artists must show those numbers.
 """
-import io
 import math
 
 import ipywidgets
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
+from widget_checks import assert_canvas_matches_full_render
 from hypothesis import given, settings, strategies as st
 
 from dlcourse import widgets
@@ -121,12 +121,7 @@ def test_repainted_frame_matches_a_full_render(cls, control, value, blit):
     move(w, control, value)
     if blit is not None:
         assert (w.full_draws == before) == blit
-    shown = np.asarray(w.figure.canvas.buffer_rgba()).astype(int)
-    buffer = io.BytesIO()
-    w.figure.savefig(buffer, format="rgba", dpi=w.figure.dpi)
-    full = np.frombuffer(buffer.getvalue(), np.uint8).reshape(shown.shape).astype(int)
-    differs = np.abs(shown - full).max(axis=2) > 40
-    assert differs.mean() < 0.01, f"{differs.mean():.1%} of the pixels differ from a full render"
+    assert_canvas_matches_full_render(w)
     w.close()
 
 

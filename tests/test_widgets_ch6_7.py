@@ -8,10 +8,10 @@ naive loop implementations of ``dlcourse.nn.naive`` or a second library path.
 The trained demo networks (the Fashion-MNIST CNN, the U-Net, the adding-problem RNN/LSTM) are
 trained once per process; building the first figure that needs one costs a few seconds.
 """
-import io
 
 import numpy as np
 import pytest
+from widget_checks import assert_canvas_matches_full_render
 from hypothesis import given, settings, strategies as st
 
 from dlcourse import nn, widgets
@@ -81,12 +81,7 @@ def test_repainted_frame_matches_a_full_render(cls, control, value, blit):
     move(w, control, value)
     if blit is not None:
         assert (w.full_draws == before) == blit
-    shown = np.asarray(w.figure.canvas.buffer_rgba()).astype(int)
-    buffer = io.BytesIO()
-    w.figure.savefig(buffer, format="rgba", dpi=w.figure.dpi)
-    full = np.frombuffer(buffer.getvalue(), np.uint8).reshape(shown.shape).astype(int)
-    differs = np.abs(shown - full).max(axis=2) > 40
-    assert differs.mean() < 0.01, f"{differs.mean():.1%} of the pixels differ from a full render"
+    assert_canvas_matches_full_render(w)
     w.close()
 
 

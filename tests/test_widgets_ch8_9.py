@@ -213,7 +213,7 @@ def test_zero_init_never_breaks_the_symmetry(init_w):
 
 
 def test_init_statistics_agree_with_a_direct_forward_pass():
-    X, _ = tw._standardized_digits()
+    X, _ = tw.standardized_digits()
     model = tw.init_network("he", "relu", 4, 32, seed=3)
     stats = tw.init_statistics(model, X, np.linspace(0, 3, 41))
     h = X.astype(np.float64)

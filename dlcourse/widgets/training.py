@@ -33,8 +33,8 @@ from .base import (COLORS, Widget, dropdown, float_slider, int_slider, log_slide
                    train_full_batch)
 
 __all__ = ["LearningCurveLab", "HyperparameterSearch", "InitializationExplorer", "PRESETS", "DIAGNOSIS_COLORS",
-           "learning_curve_run", "digits_split", "hp_trial", "hp_landscape", "LANDSCAPE_TABLE", "search_space", "run_search", "INITS",
-           "init_network", "init_statistics"]
+           "learning_curve_run", "digits_split", "standardized_digits", "hp_trial", "hp_landscape", "LANDSCAPE_TABLE",
+           "search_space", "run_search", "INITS", "init_network", "init_statistics"]
 
 N_CLASSES = 10
 BASELINE = math.log(N_CLASSES)  # cross-entropy of a constant, uniform guess over 10 classes
@@ -496,7 +496,12 @@ def init_network(scheme: str, activation: str, depth: int, width: int, d_in: int
 
 
 @lru_cache(maxsize=1)
-def _standardized_digits(n: int = 256) -> tuple[np.ndarray, np.ndarray]:
+def standardized_digits(n: int = 256) -> tuple[np.ndarray, np.ndarray]:
+    """The first ``n`` images of the training pool with every pixel standardised (mean 0, std ≈ 1
+    over the pool) — inputs of unit variance, as the derivation of Seed 8.4.1 assumes.
+
+    Returns ``X (n, 64)`` float32 and ``y (n,)``; shared, do not modify.
+    """
     d = digits_split()
     X = ((d["X_pool"][:n] - d["mean"]) / d["std"]).astype(np.float32)
     return X, d["y_pool"][:n]
@@ -609,7 +614,7 @@ class InitializationExplorer(Widget):
         fig.tight_layout(rect=(0, 0, 1, 0.9))
 
     def compute(self, scheme, activation, depth, width, lr, steps):
-        X, _ = _standardized_digits()
+        X, _ = standardized_digits()
         bins = self.BINS[activation]
         model = init_network(scheme, activation, depth, width)
         stats = init_statistics(model, X, bins)
@@ -656,7 +661,7 @@ class InitializationExplorer(Widget):
 @lru_cache(maxsize=128)
 def _train_init_cached(scheme: str, activation: str, depth: int, width: int, lr: float, steps: int) -> np.ndarray:
     """Training loss per step of a fresh :func:`init_network` on 128 standardised digits (cached)."""
-    X, y = _standardized_digits()
+    X, y = standardized_digits()
     model = init_network(scheme, activation, depth, width)
     return _train_init(model, X[:128], y[:128], lr, steps)
 

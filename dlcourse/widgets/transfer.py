@@ -225,13 +225,13 @@ class FreezeExplorer(Widget):
         self._box_text = []  # static: they change only with the network (a full redraw anyway)
         self._shown_network = None
         for i in range(self._n_boxes):
-            box = FancyBboxPatch((0.08, 0.06 + i * 0.18), 0.84, 0.14, boxstyle="round,pad=0.01", fc=FROZEN_COLOR,
+            # the label sits beside its box: the boxes are repainted on every move, the labels are not
+            box = FancyBboxPatch((0.02, 0.06 + i * 0.18), 0.2, 0.14, boxstyle="round,pad=0.01", fc=FROZEN_COLOR,
                                  ec="0.3", lw=0.8)
             ax.add_patch(box)
             self.artists["boxes"].append(box)
-            self._box_text.append(ax.text(0.5, 0.13 + i * 0.18, "", ha="center", va="center", fontsize=8,
-                                          zorder=5))
-        ax.text(0.5, 0.015, "input", ha="center", va="center", fontsize=8, color="0.4")
+            self._box_text.append(ax.text(0.27, 0.13 + i * 0.18, "", ha="left", va="center", fontsize=8))
+        ax.text(0.12, 0.015, "input", ha="center", va="center", fontsize=8, color="0.4")
         ax.set_xlim(0, 1), ax.set_ylim(0, 1)
         ax.axis("off")
         ax.set_title("the network", fontsize=9)
