@@ -37,8 +37,8 @@ from __future__ import annotations
 
 import argparse
 import gzip
-import secrets
 import io
+import secrets
 import struct
 import sys
 import zipfile

@@ -478,43 +478,69 @@ async def output_problems(page, state: dict[str, Any] | None = None, log: PageLo
 
 
 async def figure_slider(page):
-    """``(handle, canvas, container)`` locators of the first slider whose widget has a figure, or None.
-
-    The container is the widget's top-level view (the ``.jupyter-widgets`` box of one output).
-    """
-    index = await page.evaluate(
+    """``(handle, canvas, container)`` locators of the first enabled slider of a widget that has a
+    figure, or None.  The container is the widget's output (one ``.jp-OutputArea-output``)."""
+    found = await page.evaluate(
         f"""() => {{
-          const views = [...document.querySelectorAll('.jp-OutputArea-output')];
-          return views.findIndex(o => o.querySelector('{SLIDER_HANDLE}') && o.querySelector('{CANVAS}'));
+          const outs = [...document.querySelectorAll('.jp-OutputArea-output')];
+          for (let i = 0; i < outs.length; i++) {{
+            if (!outs[i].querySelector('{CANVAS}')) continue;
+            const handles = [...outs[i].querySelectorAll('{SLIDER_HANDLE}')];
+            const k = handles.findIndex(h => !h.closest('[disabled]'));
+            if (k >= 0) return [i, k];
+          }}
+          return null;
         }}""")
-    if index < 0:
+    if found is None:
         return None
-    container = page.locator(".jp-OutputArea-output").nth(index)
-    return container.locator(SLIDER_HANDLE).first, container.locator(CANVAS).first, container
+    container = page.locator(".jp-OutputArea-output").nth(found[0])
+    return container.locator(SLIDER_HANDLE).nth(found[1]), container.locator(CANVAS).first, container
 
 
 async def canvas_signature(canvas, timeout_ms: float = 10_000) -> str:
     return await canvas.evaluate("c => c.toDataURL()", timeout=timeout_ms)
 
 
-async def move_and_wait(page, handle, canvas, deadline: Deadline, wait_s: float = 90.0) -> dict[str, Any]:
-    """Press an arrow key on the slider ``handle`` (Right, or Left at the maximum) and wait, bounded,
-    until the figure's canvas shows a different picture.  Returns values before/after and the time."""
+async def move_and_wait(page, handle, canvas, deadline: Deadline, wait_s: float = 90.0,
+                        method: str = "key") -> dict[str, Any]:
+    """Move the slider ``handle`` one step and wait, bounded, until the figure's canvas shows a
+    different picture.  Returns the values before/after, whether the picture changed and the time.
+
+    ``method="key"`` presses ArrowRight on the focused handle (ArrowLeft at the maximum), as a
+    keyboard user does; ``"drag"`` drags the handle 15 px with the mouse (Notebook 7 consumes arrow
+    keys in command mode for its heading navigation, so a keyboard user cannot move a slider there).
+    """
     await handle.scroll_into_view_if_needed(timeout=deadline.ms(30))
     before = await canvas_signature(canvas)
     value = await handle.get_attribute("aria-valuenow")
     at_max = value is not None and value == await handle.get_attribute("aria-valuemax")
-    key = "ArrowLeft" if at_max else "ArrowRight"
     t0 = time.perf_counter()
-    await handle.press(key, timeout=deadline.ms(30))
-    changed, end = False, time.monotonic() + deadline.ms(wait_s) / 1000
+    if method == "key":
+        action = "ArrowLeft" if at_max else "ArrowRight"
+        await handle.press(action, timeout=deadline.ms(30))
+    elif method == "drag":
+        box = await handle.bounding_box(timeout=deadline.ms(30))
+        x, y = box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+        dx = -15 if at_max else 15
+        action = f"drag {dx:+d} px"
+        await page.mouse.move(x, y)
+        await page.mouse.down()
+        await page.mouse.move(x + dx / 2, y, steps=3)
+        await page.mouse.move(x + dx, y, steps=3)
+        await page.mouse.up()
+    else:
+        raise ValueError(f"unknown method {method!r}")
+    changed, start = False, time.monotonic()
+    end = start + deadline.ms(wait_s) / 1000
     while not changed and time.monotonic() < end:  # through the locator: the element may be replaced
         await asyncio.sleep(0.1)
         try:
             changed = await canvas_signature(canvas) != before
         except Exception:  # noqa: BLE001 — between a removal and its replacement
             pass
-    return {"key": key, "value_before": value, "value_after": await handle.get_attribute("aria-valuenow"),
+        if not changed and time.monotonic() - start > 10 and await handle.get_attribute("aria-valuenow") == value:
+            break  # the slider itself did not move: waiting longer cannot help
+    return {"action": action, "value_before": value, "value_after": await handle.get_attribute("aria-valuenow"),
             "changed": changed, "seconds": time.perf_counter() - t0}
 
 

@@ -205,8 +205,9 @@ with G.part("05_regularization/batchnorm_backward", points=2, hidden=True) as p:
                   rtol=1e-5, atol=1e-8)
         p.compare(batchnorm_backward, _R.batchnorm_backward, _dout, _x, _gamma, 1e-2, names=("dx", "dgamma", "dbeta"),
                   rtol=1e-5, atol=1e-8)
-        _loss = lambda v: float(np.sum(_R.batchnorm_forward(v, _gamma, np.zeros(_d), np.zeros(_d), np.ones(_d))[0]
-                                       * _dout))
+
+        def _loss(v):
+            return float(np.sum(_R.batchnorm_forward(v, _gamma, np.zeros(_d), np.zeros(_d), np.ones(_d))[0] * _dout))
         p.gradcheck(_loss, lambda v: batchnorm_backward(_dout, v, _gamma)[0], _x, f"dx for x of shape {(_n, _d)}",
                     tol=1e-5)
 ### END HIDDEN TESTS

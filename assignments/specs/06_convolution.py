@@ -189,7 +189,7 @@ with G.part("06_convolution/conv_naive", points=3, hidden=True) as p:
 #
 # * column `n·H_o·W_o + j·W_o + k` holds the window of output pixel `(j, k)` of image `n`;
 # * within a column, the window `x_pad[n, :, S·j : S·j + kH, S·k : S·k + kW]` is flattened in C order,
-#   i.e. row `c·kH·kW + m·kW + l` holds `x_pad[n, c, S·j + m, S·k + l]`.
+#   i.e. row `c·kH·kW + m·kW + q` holds `x_pad[n, c, S·j + m, S·k + q]`.
 #
 # Loop over the `kH·kW` kernel offsets (or the output pixels), not over single numbers.
 # %% [answer] id=im2col_answer
@@ -202,9 +202,9 @@ def im2col(x, kernel_h, kernel_w, stride=1, padding=0):
     xp = np.pad(x, ((0, 0), (0, 0), (padding, padding), (padding, padding)))
     cols = np.empty((chans, kernel_h, kernel_w, n_img, ho, wo))
     for m in range(kernel_h):
-        for l in range(kernel_w):
-            patch = xp[:, :, m:m + stride * (ho - 1) + 1:stride, l:l + stride * (wo - 1) + 1:stride]
-            cols[:, m, l] = patch.transpose(1, 0, 2, 3)
+        for q in range(kernel_w):
+            patch = xp[:, :, m:m + stride * (ho - 1) + 1:stride, q:q + stride * (wo - 1) + 1:stride]
+            cols[:, m, q] = patch.transpose(1, 0, 2, 3)
     return cols.reshape(chans * kernel_h * kernel_w, n_img * ho * wo)
     ### END SOLUTION
 # %% [tests] id=im2col_tests points=1
@@ -274,9 +274,9 @@ def conv_backward_im2col(dout, x, w, stride=1, padding=0):
     dcols = (w.reshape(n_filt, -1).T @ dz).reshape(chans, kh, kw, n_img, ho, wo)
     dxp = np.zeros((n_img, chans, height + 2 * padding, width + 2 * padding))
     for m in range(kh):
-        for l in range(kw):
-            dxp[:, :, m:m + stride * (ho - 1) + 1:stride, l:l + stride * (wo - 1) + 1:stride] += \
-                dcols[:, m, l].transpose(1, 0, 2, 3)
+        for q in range(kw):
+            dxp[:, :, m:m + stride * (ho - 1) + 1:stride, q:q + stride * (wo - 1) + 1:stride] += \
+                dcols[:, m, q].transpose(1, 0, 2, 3)
     return dxp[:, :, padding:padding + height, padding:padding + width], dw, db
     ### END SOLUTION
 # %% [tests] id=conv_im2col_tests points=2

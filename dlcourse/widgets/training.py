@@ -437,8 +437,9 @@ class HyperparameterSearch(Widget):
     def compute(self, method, trials, seed):
         results = run_search(method, trials, seed)
         land = hp_landscape()
-        return {"results": results, "lr": np.array(results.column("lr")),
-                "weight_decay": np.array(results.column("weight_decay")), "val_acc": np.array(results.column("val_acc")),
+        column = lambda name: np.array(results.column(name))  # noqa: E731
+        return {"results": results, "lr": column("lr"), "weight_decay": column("weight_decay"),
+                "val_acc": column("val_acc"),
                 "best": results.best, "distinct_lr": len(set(results.column("lr"))), "method": method,
                 "landscape": land, "optimum": float(land["val_acc"].max()), "budget": int(trials)}
 
@@ -453,7 +454,8 @@ class HyperparameterSearch(Widget):
     def summary(self, d):
         b = d["best"]
         used = len(d["val_acc"])
-        note = f" (a {math.isqrt(used)}×{math.isqrt(used)} grid uses {used} of {d['budget']})" if used < d["budget"] else ""
+        k = math.isqrt(used)
+        note = f" (a {k}×{k} grid uses {used} of {d['budget']})" if used < d["budget"] else ""
         return (f"{d['method']} search: {used} trials{note}, <b>{d['distinct_lr']} distinct learning rates</b> · "
                 f"best: lr = {b['lr']:.3g}, weight decay = {b['weight_decay']:.2g} → validation accuracy "
                 f"<b>{b['val_acc']:.1%}</b> (best of the 144 reference trials: {d['optimum']:.1%})")
@@ -592,6 +594,8 @@ class InitializationExplorer(Widget):
         ax.set_ylabel("hidden layer")
         ax.set_title("distribution per layer", fontsize=9)
         ax.yaxis.set_major_locator(MaxNLocator(integer=True))
+        # the repainted image would cover the static frame: repaint the frame over it
+        self.artists["frame"] = list(ax.spines.values())
         self._ax = ax
         self.artists["act_std"], = bx.semilogy([], [], "o-", color=COLORS[0], ms=3.5, label="std of activations")
         self.artists["grad_std"], = bx.semilogy([], [], "s-", color=COLORS[3], ms=3.5, label="std of ∂L/∂W")

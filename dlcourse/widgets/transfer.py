@@ -159,7 +159,7 @@ def layer_names(name: str) -> list[str]:
         conv = next((m for m in layer.modules() if type(m).__name__ == "Conv2d"), None)
         if conv is not None:
             kh, kw = conv.weight.shape[2:]
-            names.append(f"conv {kh}×{kw}, {conv.weight.shape[0]}" if kh > 1 else f"conv 1×{kw}, {conv.weight.shape[0]}")
+            names.append(f"conv {kh}×{kw}, {conv.weight.shape[0]}")
         else:
             names.append(f"linear → {layer.weight.shape[0]}")
     names[-1] = f"new head → {model[transfer.learnable_layers(model)[-1]].weight.shape[0]}"

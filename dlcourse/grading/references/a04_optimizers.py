@@ -7,7 +7,7 @@ Newton step is the search direction of ``dlcourse.optim.second_order.newton`` (f
 """
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 

@@ -6,8 +6,8 @@ through the functional signatures of the assignment.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from types import SimpleNamespace
-from typing import Callable
 
 import numpy as np
 
@@ -39,7 +39,7 @@ class _GivenDraws(np.random.Generator):
         super().__init__(np.random.PCG64(0))
         self._u = np.asarray(u, dtype=np.float64)
 
-    def random(self, size=None, dtype=np.float64, out=None):  # noqa: D102 (numpy's signature)
+    def random(self, size=None, dtype=np.float64, out=None):
         if tuple(np.atleast_1d(size)) != self._u.shape:
             raise ValueError(f"draws of shape {self._u.shape} given, {size} requested")
         return self._u.copy()
