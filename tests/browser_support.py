@@ -478,42 +478,59 @@ async def output_problems(page, state: dict[str, Any] | None = None, log: PageLo
 
 
 async def figure_slider(page):
-    """``(handle, canvas, container)`` locators of the first enabled slider of a widget that has a
-    figure, or None.  The container is the widget's output (one ``.jp-OutputArea-output``)."""
+    """``(handles, canvas, container)`` for the first widget that has a figure and an enabled slider,
+    or None: the locators of its enabled slider handles (in order), of its figure's canvas, and of
+    the widget's output (one ``.jp-OutputArea-output``)."""
     found = await page.evaluate(
         f"""() => {{
           const outs = [...document.querySelectorAll('.jp-OutputArea-output')];
           for (let i = 0; i < outs.length; i++) {{
             if (!outs[i].querySelector('{CANVAS}')) continue;
             const handles = [...outs[i].querySelectorAll('{SLIDER_HANDLE}')];
-            const k = handles.findIndex(h => !h.closest('[disabled]'));
-            if (k >= 0) return [i, k];
+            const enabled = handles.map((h, k) => h.closest('[disabled]') ? -1 : k).filter(k => k >= 0);
+            if (enabled.length) return [i, enabled];
           }}
           return null;
         }}""")
     if found is None:
         return None
     container = page.locator(".jp-OutputArea-output").nth(found[0])
-    return container.locator(SLIDER_HANDLE).nth(found[1]), container.locator(CANVAS).first, container
+    handles = [container.locator(SLIDER_HANDLE).nth(k) for k in found[1]]
+    return handles, container.locator(CANVAS).first, container
 
 
 async def canvas_signature(canvas, timeout_ms: float = 10_000) -> str:
     return await canvas.evaluate("c => c.toDataURL()", timeout=timeout_ms)
 
 
+async def slider_readout(handle) -> str | None:
+    """The value the slider shows (its readout; ``aria-valuenow`` lags behind on some sliders)."""
+    return await handle.evaluate(
+        "h => { const s = h.closest('.widget-hslider'); const r = s && s.querySelector('.widget-readout');"
+        " return r ? r.textContent.trim() : h.getAttribute('aria-valuenow'); }", timeout=10_000)
+
+
+_JS_KERNEL_IDLE = """() => { const app = window.jupyterapp; const w = app && app.shell.currentWidget;
+  const k = w && w.sessionContext && w.sessionContext.session && w.sessionContext.session.kernel;
+  return k ? k.status === 'idle' : null; }"""
+
+
 async def move_and_wait(page, handle, canvas, deadline: Deadline, wait_s: float = 90.0,
-                        method: str = "key") -> dict[str, Any]:
+                        method: str = "key", unchanged_after_idle_s: float = 5.0) -> dict[str, Any]:
     """Move the slider ``handle`` one step and wait, bounded, until the figure's canvas shows a
     different picture.  Returns the values before/after, whether the picture changed and the time.
 
     ``method="key"`` presses ArrowRight on the focused handle (ArrowLeft at the maximum), as a
     keyboard user does; ``"drag"`` drags the handle 15 px with the mouse (Notebook 7 consumes arrow
     keys in command mode for its heading navigation, so a keyboard user cannot move a slider there).
+    Gives up early when the slider did not move, or (JupyterLab/Notebook 7) when the kernel has been
+    idle for ``unchanged_after_idle_s`` after the move and the picture is the same: that slider does
+    not change this view.
     """
     await handle.scroll_into_view_if_needed(timeout=deadline.ms(30))
     before = await canvas_signature(canvas)
-    value = await handle.get_attribute("aria-valuenow")
-    at_max = value is not None and value == await handle.get_attribute("aria-valuemax")
+    value = await slider_readout(handle)
+    at_max = await handle.get_attribute("aria-valuenow") == await handle.get_attribute("aria-valuemax")
     t0 = time.perf_counter()
     if method == "key":
         action = "ArrowLeft" if at_max else "ArrowRight"
@@ -530,18 +547,45 @@ async def move_and_wait(page, handle, canvas, deadline: Deadline, wait_s: float 
         await page.mouse.up()
     else:
         raise ValueError(f"unknown method {method!r}")
-    changed, start = False, time.monotonic()
+    changed, start, idle_since = False, time.monotonic(), None
     end = start + deadline.ms(wait_s) / 1000
     while not changed and time.monotonic() < end:  # through the locator: the element may be replaced
         await asyncio.sleep(0.1)
         try:
             changed = await canvas_signature(canvas) != before
         except Exception:  # noqa: BLE001 — between a removal and its replacement
-            pass
-        if not changed and time.monotonic() - start > 10 and await handle.get_attribute("aria-valuenow") == value:
+            continue
+        elapsed = time.monotonic() - start
+        if changed or elapsed < 2.0:
+            continue
+        if elapsed > 10 and await slider_readout(handle) == value:
             break  # the slider itself did not move: waiting longer cannot help
-    return {"action": action, "value_before": value, "value_after": await handle.get_attribute("aria-valuenow"),
-            "changed": changed, "seconds": time.perf_counter() - t0}
+        idle = await page.evaluate(_JS_KERNEL_IDLE)
+        idle_since = (idle_since or time.monotonic()) if idle else None
+        if idle_since and time.monotonic() - idle_since > unchanged_after_idle_s:
+            break  # the update ran and the picture stayed the same
+    return {"action": action, "value_before": value, "value_after": await slider_readout(handle),
+            "changed": changed, "seconds": round(time.perf_counter() - t0, 3)}
+
+
+async def move_first_effective_slider(page, handles, canvas, deadline: Deadline, wait_s: float = 90.0,
+                                      method: str = "key", tries: int = 4,
+                                      no_kernel_wait_s: float = 20.0) -> dict[str, Any]:
+    """Move the widget's sliders in order until one changes the figure (a slider may not affect the
+    default view, e.g. the α of Leaky ReLU while the activation is the sigmoid).  Returns the move
+    that changed the picture (with ``slider`` = its position and ``tried``), else the last one."""
+    has_kernel = await page.evaluate(_JS_KERNEL_IDLE) is not None
+    move: dict[str, Any] = {}
+    tried = []
+    for k, handle in enumerate(handles[:tries]):
+        last = k == min(tries, len(handles)) - 1
+        budget = wait_s if last or has_kernel else min(wait_s, no_kernel_wait_s)
+        move = await move_and_wait(page, handle, canvas, deadline, wait_s=budget, method=method)
+        tried.append(f"slider {k}: {move['value_before']} -> {move['value_after']}, "
+                     f"{'changed' if move['changed'] else 'same picture'} after {move['seconds']:.1f} s")
+        if move["changed"]:
+            break
+    return {**move, "slider": k, "tried": tried}
 
 
 async def shutdown_kernel(page) -> None:

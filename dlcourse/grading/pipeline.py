@@ -516,7 +516,10 @@ def scratch_copy(course_root: Path, dest: Path) -> Path:
     """A copy of the course's config, specs and sources (no gradebook, no submissions) in ``dest``."""
     dest.mkdir(parents=True, exist_ok=True)
     shutil.copy(course_root / "nbgrader_config.py", dest / "nbgrader_config.py")
-    shutil.copytree(course_root / "source", dest / "source")
+    shutil.copytree(course_root / "source", dest / "source", dirs_exist_ok=True)
+    # instructor-only grading data (held-out labels) where the scratch course's grader looks for it
+    for grading in sorted((course_root.parent / "solutions").glob("*/grading")):
+        shutil.copytree(grading, dest.parent / "solutions" / grading.parent.name / "grading", dirs_exist_ok=True)
     return dest
 
 
