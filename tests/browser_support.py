@@ -423,7 +423,7 @@ async def run_all_cells(page, deadline: Deadline, run_s: float = 300.0, settle_s
         await asyncio.sleep(0.25)
 
 
-async def wait_widgets_rendered(page, deadline: Deadline, wait_s: float = 60.0) -> None:
+async def wait_widgets_rendered(page, deadline: Deadline, wait_s: float = 30.0) -> None:
     """Wait until no widget view still says "Loading widget..." and every ipympl canvas has a size."""
     try:
         await page.wait_for_function(

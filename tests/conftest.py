@@ -6,6 +6,9 @@ import pytest
 
 matplotlib.use("Agg")
 
+# Grading runs in parallel test workers must not share sandbox users (each kills its users' leftovers).
+os.environ.setdefault("DLCOURSE_SANDBOX_NAMESPACE", os.environ.get("PYTEST_XDIST_WORKER", "main"))
+
 
 @pytest.hookimpl(hookwrapper=True)
 def pytest_runtest_makereport(item, call):

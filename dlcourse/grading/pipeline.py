@@ -374,10 +374,14 @@ def _kill_sandbox_leftovers(config, jobs: int) -> None:
 
     if os.geteuid() != 0:
         return  # unsandboxed kernels exit by themselves when their worker dies (ipykernel's parent poller)
-    name = config.SandboxKernelManager.get("sandbox_user", "dlcourse-grader")
+    from .sandbox import NAMESPACE_ENV
+
+    base = config.SandboxKernelManager.get("sandbox_user", "dlcourse-grader")
+    namespace = os.environ.get(NAMESPACE_ENV, "")
     for slot in range(jobs):
+        name = "-".join(p for p in (base, namespace, str(slot)) if p)
         try:
-            kill_user_processes(pwd.getpwnam(f"{name}-{slot}").pw_uid)
+            kill_user_processes(pwd.getpwnam(name).pw_uid)
         except KeyError:
             continue
 

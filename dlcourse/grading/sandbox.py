@@ -34,6 +34,9 @@ from jupyter_client.manager import AsyncKernelManager
 from traitlets import Bool, Enum, Integer, List, Unicode
 
 SLOT_ENV = "DLCOURSE_SANDBOX_SLOT"
+#: Separates sandbox users of grading runs that happen at the same time (e.g. parallel test workers):
+#: each run kills its users' leftover processes, so two runs must never share a user.
+NAMESPACE_ENV = "DLCOURSE_SANDBOX_NAMESPACE"
 #: run by path (not with -m) so that starting a kernel does not import the dlcourse package twice
 LAUNCHER = Path(__file__).with_name("_launcher.py")
 _ENV_KEEP = ("PATH", "LANG", "LANGUAGE", "LC_ALL", "LC_CTYPE", "TZ", "PYTHONPATH", "PYTHONHASHSEED",
@@ -89,8 +92,8 @@ class SandboxKernelManager(AsyncKernelManager):
         return True
 
     def user_name(self) -> str:
-        slot = os.environ.get(SLOT_ENV)
-        return f"{self.sandbox_user}-{slot}" if slot else self.sandbox_user
+        parts = [self.sandbox_user, os.environ.get(NAMESPACE_ENV, ""), os.environ.get(SLOT_ENV, "")]
+        return "-".join(p for p in parts if p)
 
     def _sandbox(self, kernel_cmd: list[str], kw: dict) -> tuple[list[str], dict]:
         drop = self._dropping()
