@@ -45,7 +45,7 @@ case "${1:-}" in
     shift
     # two test workers on two cores: one BLAS thread each, or they fight over the cores
     export OPENBLAS_NUM_THREADS="${OPENBLAS_NUM_THREADS:-1}" OMP_NUM_THREADS="${OMP_NUM_THREADS:-1}"
-    exec python -m pytest -n 2 "$@"
+    exec python -m pytest -n 2 --dist loadgroup "$@"
     ;;
   bench)
     setup course,test

@@ -184,8 +184,7 @@ def isolated_env(home: Path) -> dict[str, str]:
     env = dict(os.environ)
     for var, sub in (("JUPYTER_CONFIG_DIR", "config"), ("JUPYTER_DATA_DIR", "data"),
                      ("JUPYTER_RUNTIME_DIR", "runtime"), ("JUPYTERLAB_SETTINGS_DIR", "lab-settings"),
-                     ("JUPYTERLAB_WORKSPACES_DIR", "lab-workspaces"), ("IPYTHONDIR", "ipython"),
-                     ("MPLCONFIGDIR", "mpl")):
+                     ("JUPYTERLAB_WORKSPACES_DIR", "lab-workspaces"), ("IPYTHONDIR", "ipython")):
         (home / sub).mkdir(parents=True, exist_ok=True)
         env[var] = str(home / sub)
     for var in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
@@ -223,7 +222,7 @@ def start_server(kind: str, root_dir: Path, home: Path, *, notebook: str | None 
     """
     env = isolated_env(home)
     last_error = ""
-    for attempt in range(attempts):  # a free port can be taken between the probe and the bind
+    for _ in range(attempts):  # a free port can be taken between the probe and the bind
         port, token = free_port(), secrets.token_hex(16)
         log_path = home / f"{kind}-{port}.log"
         with open(log_path, "wb") as log:
@@ -237,9 +236,11 @@ def start_server(kind: str, root_dir: Path, home: Path, *, notebook: str | None 
             if _answers(server, probe):
                 return server
             time.sleep(0.25)
-        last_error = f"{kind} server did not come up (exit code {proc.poll()}); log:\n{server.log_tail()}"
+        exited = proc.poll() is not None
+        last_error = (f"{kind} server {'exited with code ' + str(proc.returncode) if exited else 'did not answer'}"
+                      f" within {timeout:.0f} s; log:\n{server.log_tail()}")
         server.stop()
-        if proc.returncode not in (None, 1) and attempt:
+        if not exited:  # still starting: another port would not make it faster
             break
     raise RuntimeError(last_error)
 

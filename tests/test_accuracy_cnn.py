@@ -58,7 +58,9 @@ def test_cnn_beats_mlp_by_15_points_on_mnist1d():
     _train(mlp, data.x_train, data.y_train, epochs=40, lr=2e-3, decay=0.95, batch_size=100)
     mlp_acc = accuracy(predict(mlp, data.x_test), data.y_test)
 
-    as_images = lambda x: x.reshape(len(x), 1, 1, 40)  # noqa: E731
+    def as_images(x):
+        return x.reshape(len(x), 1, 1, 40)
+
     c = 32
     cnn = Sequential(*_conv_block(1, c, (1, 5), (0, 2), (1, 2)), *_conv_block(c, c, (1, 5), (0, 2), (1, 2)),
                      *_conv_block(c, c, (1, 3), (0, 1), (1, 2)), Flatten(), Linear(c * 5, 10))

@@ -24,7 +24,8 @@ import dlcourse.grading as G
 from dlcourse.grading import authoring
 from dlcourse.grading import references as REF
 
-pytestmark = pytest.mark.grading
+# Grading runs kill their sandbox users' leftover processes: one xdist worker runs them all, one after another.
+pytestmark = [pytest.mark.grading, pytest.mark.xdist_group("nbgrader")]
 
 REPO = Path(__file__).resolve().parents[1]
 COURSE = REPO / "assignments"

@@ -23,7 +23,7 @@ import dlcourse.linear_models
 from dlcourse.grading import _guard, authoring
 from dlcourse.grading.references import a01_linear_models as R1
 
-pytestmark = pytest.mark.grading
+pytestmark = [pytest.mark.grading, pytest.mark.xdist_group("nbgrader")]  # see test_grading_e2e.py
 
 REPO = Path(__file__).resolve().parents[1]
 ASSIGNMENTS = ["01_linear_models", "02_backprop", "03_layers"]

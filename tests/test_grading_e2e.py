@@ -24,7 +24,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-pytestmark = pytest.mark.grading
+# Grading runs kill their sandbox users' leftover processes: one xdist worker runs them all, one after another.
+pytestmark = [pytest.mark.grading, pytest.mark.xdist_group("nbgrader")]
 
 REPO = Path(__file__).resolve().parents[1]
 AID = "01_linear_models"

@@ -45,7 +45,7 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.hub
+pytestmark = [pytest.mark.hub, pytest.mark.xdist_group("nbgrader")]  # it autogrades too: see test_grading_e2e.py
 
 ROOT = Path(__file__).resolve().parents[1]
 DEPLOY = ROOT / "deploy"

@@ -164,5 +164,5 @@ def test_the_pretraining_script_reproduces_the_documented_accuracy():
     spec = importlib.util.spec_from_file_location("pretrain_script", ROOT / "scripts" / "pretrain.py")
     script = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(script)
-    model, acc, _ = script.pretrain("mnist1d_cnn_6class", progress=False)
+    _, acc, _ = script.pretrain("mnist1d_cnn_6class", progress=False)
     assert abs(acc - transfer.PRETRAINED["mnist1d_cnn_6class"].test_accuracy) <= 0.01
