@@ -43,6 +43,7 @@ from typing import Any, Sequence
 
 import ipywidgets as W
 import matplotlib.pyplot as plt
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 import numpy as np
 from matplotlib.artist import Artist
 from matplotlib.axes import Axes
@@ -281,7 +282,12 @@ class Widget:
 
     def _repaint(self) -> None:
         canvas = self.figure.canvas
-        if self._background is None or self.figure.stale:
+        if getattr(canvas, "syncing_data_url", False):
+            # the ipympl view is not initialised in the browser yet: a frame sent now breaks it for good
+            # ("drawImage ... broken state", a 0x0 figure). Render with Agg only; ipympl sends a full
+            # frame itself when the browser asks for one.
+            FigureCanvasAgg.draw(canvas)
+        elif self._background is None or self.figure.stale:
             canvas.draw()  # ipympl sends the frame after the draw event painted the data
         else:
             canvas.restore_region(self._background)
