@@ -11,7 +11,7 @@ trained once per process; building the first figure that needs one costs a few s
 
 import numpy as np
 import pytest
-from widget_checks import assert_canvas_matches_full_render
+from widget_checks import assert_builds_lazily, assert_canvas_matches_full_render
 from hypothesis import given, settings, strategies as st
 
 from dlcourse import nn, widgets
@@ -49,12 +49,7 @@ def conv_widget():
 # -- every figure -------------------------------------------------------------------------------------------
 @pytest.mark.parametrize("cls", ALL, ids=lambda c: c.__name__)
 def test_every_widget_builds_with_lazy_sliders_and_fresh_data(cls):
-    w = cls()
-    assert w.data and w.error is None and w.status.value
-    for name, control in w.controls.items():
-        if hasattr(control, "continuous_update"):
-            assert control.continuous_update is False, f"{cls.__name__}.{name} retrains while dragging"
-    w.close()
+    assert_builds_lazily(cls)
 
 
 BLIT_MOVES = [

@@ -9,7 +9,7 @@ import math
 import numpy as np
 import pytest
 from matplotlib.colors import to_rgb
-from widget_checks import assert_canvas_matches_full_render
+from widget_checks import assert_builds_lazily, assert_canvas_matches_full_render
 
 from dlcourse import nn, transfer, tuning, widgets
 from dlcourse.diagnostics import diagnose
@@ -342,12 +342,7 @@ ALL = [widgets.LearningCurveLab, widgets.HyperparameterSearch, widgets.Initializ
 
 @pytest.mark.parametrize("cls", ALL, ids=lambda c: c.__name__)
 def test_every_widget_builds_with_lazy_sliders_and_fresh_data(cls):
-    w = cls()
-    assert w.data and w.error is None and w.status.value
-    for name, control in w.controls.items():
-        if hasattr(control, "continuous_update"):
-            assert control.continuous_update is False, f"{cls.__name__}.{name} retrains while dragging"
-    w.close()
+    assert_builds_lazily(cls)
 
 
 BLIT_MOVES = [
