@@ -4,6 +4,12 @@ import os
 import matplotlib
 import pytest
 
+try:
+    # importing ipympl switches pyplot to its backend (ipympl/__init__.py), and Jupyter's extension
+    # discovery (doctor, deploy tests) imports it in this process: import it first so Agg stays.
+    import ipympl  # noqa: F401
+except ImportError:
+    pass
 matplotlib.use("Agg")
 
 # Grading runs in parallel test workers must not share sandbox users (each kills its users' leftovers).

@@ -88,6 +88,25 @@ def test_base_figure_is_not_registered_with_pyplot_and_displays_without_ipympl()
     w.close()
 
 
+def test_ipympl_sends_no_frame_before_the_browser_view_exists_and_then_blits():
+    """A frame sent before the front-end's "initialized" message leaves a 0x0 figure for good."""
+    plt.switch_backend("module://ipympl.backend_nbagg")
+    try:
+        w = widgets.ActivationExplorer()
+        canvas, sent = w.figure.canvas, []
+        canvas.send = lambda content, buffers=None: sent.append(content["data"])
+        move(w, "activation", "relu")
+        assert not any("binary" in m for m in sent), sent
+        canvas._handle_message(canvas, {"type": "initialized"}, [])  # what the browser view sends
+        draws, sent[:] = w.full_draws, []
+        move(w, "activation", "tanh")
+        assert w.full_draws == draws and sent == ['{"type": "binary"}']  # one blitted frame
+        assert_canvas_matches_full_render(w)
+        w.close()
+    finally:
+        plt.switch_backend("Agg")
+
+
 @pytest.mark.parametrize("cls", ALL, ids=lambda c: c.__name__)
 def test_every_widget_builds_with_lazy_sliders_and_fresh_data(cls):
     assert_builds_lazily(cls)
