@@ -26,6 +26,7 @@ import shutil
 import sys
 import tempfile
 import time
+import types
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -248,7 +249,32 @@ def _init_worker(course_root: str, slots) -> None:
     warnings.filterwarnings("ignore", message=".*not in session.*")  # sqlalchemy noise from nbgrader's api
     slot = slots.get()
     os.environ["DLCOURSE_SANDBOX_SLOT"] = str(slot)
-    _WORKER["api"] = make_api(Path(course_root))
+    config = load_config(Path(course_root))
+    if "fork_server" not in config.SandboxKernelManager:  # a course may turn it off explicitly
+        # kernels fork from a server that imported ipykernel, numpy and dlcourse once (a third of a
+        # notebook's grading time); each is still a new, sandboxed process (dlcourse.grading.forkserver)
+        config.SandboxKernelManager.fork_server = True
+    _WORKER["config"] = config
+    _WORKER["api"] = make_api(Path(course_root), config)
+    _validate_metadata_without_rechecking_the_schema()
+
+
+def _validate_metadata_without_rechecking_the_schema() -> None:
+    """nbgrader validates each cell's metadata with ``jsonschema.validate``, which first checks its own
+    (constant) schema every time: a tenth of a notebook's grading time in the worker.  Same errors."""
+    import jsonschema
+    from nbgrader.nbgraderformat import common
+
+    validators: dict[int, object] = {}
+
+    def validate(instance, schema):
+        if id(schema) not in validators:
+            validators[id(schema)] = (schema, jsonschema.validators.validator_for(schema)(schema))
+        error = jsonschema.exceptions.best_match(validators[id(schema)][1].iter_errors(instance))
+        if error is not None:
+            raise error
+
+    common.jsonschema = types.SimpleNamespace(validate=validate)  # the only name common.py uses
 
 
 def _grade(args: tuple[str, str]) -> tuple[str, bool, str, float]:
@@ -265,7 +291,7 @@ def _grade(args: tuple[str, str]) -> tuple[str, bool, str, float]:
             return student, True, "", time.perf_counter() - start
         error = _nbgrader_error(result)
         # a fresh API for the next submission: nothing of a failed run may leak into it
-        _WORKER["api"] = make_api(Path(api.coursedir.root))
+        _WORKER["api"] = make_api(Path(api.coursedir.root), copy.deepcopy(_WORKER["config"]))
         api = _WORKER["api"]
         if "database is locked" not in error:
             break

@@ -41,6 +41,8 @@ NAMESPACE_ENV = "DLCOURSE_SANDBOX_NAMESPACE"
 LAUNCHER = Path(__file__).with_name("_launcher.py")
 _ENV_KEEP = ("PATH", "LANG", "LANGUAGE", "LC_ALL", "LC_CTYPE", "TZ", "PYTHONPATH", "PYTHONHASHSEED",
              "OPENBLAS_CORETYPE", "JPY_PARENT_PID", "JPY_SESSION_NAME", "NBGRADER_EXECUTION", "SOURCE_DATE_EPOCH")
+#: what the fork server's imports read: thread counts (fixed when numpy loads), the backend, debugger flags
+_PRELOAD_ENV_PREFIXES = ("LC_", "OMP_", "OPENBLAS_", "MKL_", "MPLBACKEND", "PYDEVD_")
 _MAX_COPY_BYTES = 200 * 2**20
 #: never copied into the kernel's directory: notebooks, and code that could shadow numpy or dlcourse
 #: (the kernel puts its working directory first on sys.path)
@@ -66,6 +68,9 @@ class SandboxKernelManager(AsyncKernelManager):
                           "Python installation and the dlcourse package that other users cannot enter (e.g. a "
                           "pyenv Python under /root), so the sandbox user can run the kernel; False: refuse "
                           "to grade instead").tag(config=True)
+    fork_server = Bool(False, help="fork kernels from a server that imported ipykernel, numpy and dlcourse "
+                       "once (dlcourse.grading.forkserver; `dlcourse.course autograde` turns it on)"
+                       ).tag(config=True)
     kernel_log = Unicode("", help="file receiving the kernel process's own stdout/stderr ('' = discard, "
                          "unless $DLCOURSE_KERNEL_LOG names one)"
                          ).tag(config=True)
@@ -136,6 +141,12 @@ class SandboxKernelManager(AsyncKernelManager):
                    "max_processes": self.max_processes if pw else 0, "cpu_seconds": self.cpu_seconds,
                    "workdir": self._workdir,
                    "log": self.kernel_log or os.environ.get("DLCOURSE_KERNEL_LOG") or f"{self._workdir}/.kernel.log"}
+        if self.fork_server:
+            from .forkserver import ensure_server
+
+            preload_env = {k: v for k, v in env.items()
+                           if k in _ENV_KEEP or k.startswith(_PRELOAD_ENV_PREFIXES)}
+            options["fork_server"] = ensure_server(preload_env)
         cmd = [sys.executable, str(LAUNCHER), json.dumps(options), "--", *kernel_cmd]
         kw = dict(kw, cwd=self._workdir, env=env)
         return cmd, kw
