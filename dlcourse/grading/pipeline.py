@@ -394,22 +394,14 @@ def autograde_all(course_root: Path, assignment: str, *, jobs: int = 2, force: b
 
 def _kill_sandbox_leftovers(config, jobs: int) -> None:
     """After an interrupted pool: kill kernels the terminated workers could not shut down (root only)."""
-    import pwd
-
-    from .sandbox import kill_user_processes
+    from .sandbox import NAMESPACE_ENV, kill_unclaimed_leftovers
 
     if os.geteuid() != 0:
         return  # unsandboxed kernels exit by themselves when their worker dies (ipykernel's parent poller)
-    from .sandbox import NAMESPACE_ENV
-
     base = config.SandboxKernelManager.get("sandbox_user", "dlcourse-grader")
     namespace = os.environ.get(NAMESPACE_ENV, "")
     for slot in range(jobs):
-        name = "-".join(p for p in (base, namespace, str(slot)) if p)
-        try:
-            kill_user_processes(pwd.getpwnam(name).pw_uid)
-        except KeyError:
-            continue
+        kill_unclaimed_leftovers("-".join(p for p in (base, namespace, str(slot)) if p))
 
 
 def _finish(course_root: Path, config, assignment: str, outcome: Outcome, journal: Journal) -> None:

@@ -20,6 +20,7 @@ untrusted submissions as root, in a container, or as a dedicated account.
 """
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import pwd
@@ -97,8 +98,9 @@ class SandboxKernelManager(AsyncKernelManager):
         return True
 
     def user_name(self) -> str:
+        """The sandbox user of this process: ``<sandbox_user>[-<namespace>][-<slot>]``, claimed (see :func:`claim_user`)."""
         parts = [self.sandbox_user, os.environ.get(NAMESPACE_ENV, ""), os.environ.get(SLOT_ENV, "")]
-        return "-".join(p for p in parts if p)
+        return claim_user("-".join(p for p in parts if p))
 
     def _sandbox(self, kernel_cmd: list[str], kw: dict) -> tuple[list[str], dict]:
         drop = self._dropping()
@@ -197,6 +199,61 @@ def ensure_user(name: str) -> pwd.struct_passwd:
     if pw.pw_uid == 0:
         raise RuntimeError(f"sandbox user {name!r} has uid 0; use an unprivileged user")
     return pw
+
+
+_claims: dict[str, tuple[int, str, int]] = {}  # wanted name -> (pid, claimed name, locked fd)
+
+
+def _lock_path(name: str) -> Path:
+    folder = Path(tempfile.gettempdir()) / "dlcourse-sandbox-locks"
+    folder.mkdir(mode=0o700, exist_ok=True)
+    return folder / f"{name}.lock"
+
+
+def claim_user(name: str) -> str:
+    """``name``, or ``name-2``, ``name-3``...: the first sandbox user no other grading process holds.
+
+    After each kernel the grader kills every process of its sandbox user, so two processes grading
+    at the same time (two instructors' runs, parallel test sessions) must never share one.  The
+    claim is an exclusive ``flock`` held until this process exits.
+    """
+    pid, claimed, _ = _claims.get(name, (None, "", -1))
+    if pid == os.getpid():
+        return claimed
+    for i in range(1, 100):
+        candidate = name if i == 1 else f"{name}-{i}"
+        fd = os.open(_lock_path(candidate), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            continue
+        _claims[name] = (os.getpid(), candidate, fd)
+        return candidate
+    raise RuntimeError(f"99 grading processes hold sandbox users named {name}*")
+
+
+def kill_unclaimed_leftovers(name: str) -> int:
+    """Kill the processes of ``name`` and ``name-2``... that no live grading process claims (after a
+    pool was terminated, its workers' kernels may live on); returns how many were killed."""
+    killed = 0
+    for i in range(1, 100):
+        candidate = name if i == 1 else f"{name}-{i}"
+        if not _lock_path(candidate).exists():
+            break
+        try:
+            pw = pwd.getpwnam(candidate)
+        except KeyError:
+            continue
+        fd = os.open(_lock_path(candidate), os.O_RDWR | os.O_CLOEXEC)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            killed += kill_user_processes(pw.pw_uid)
+        except BlockingIOError:
+            pass  # in use by a live grader
+        finally:
+            os.close(fd)
+    return killed
 
 
 def runtime_paths() -> list[Path]:
