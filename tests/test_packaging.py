@@ -63,5 +63,15 @@ def test_readme_starts_with_the_two_commands_and_ci_runs_the_test_command():
 
 
 def test_bundled_data_is_declared_as_package_data():
-    data = tomllib.loads((ROOT / "pyproject.toml").read_text())
-    assert "files/*.npz" in data["tool"]["setuptools"]["package-data"]["dlcourse.data"]
+    """Every non-Python file in the package (datasets, weights, stored tables) reaches a wheel."""
+    from fnmatch import fnmatch
+
+    declared = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"]
+    assert "files/*.npz" in declared["dlcourse.data"]
+    for path in (ROOT / "dlcourse").rglob("*"):
+        if path.is_dir() or path.suffix in (".py", ".pyc") or "__pycache__" in path.parts:
+            continue
+        rel = path.relative_to(ROOT)
+        assert any(fnmatch(str(rel.relative_to(package.replace(".", "/"))), pattern)
+                   for package, patterns in declared.items() if rel.is_relative_to(package.replace(".", "/"))
+                   for pattern in patterns), f"{rel} is not declared as package data in pyproject.toml"

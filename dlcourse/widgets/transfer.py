@@ -7,13 +7,16 @@
 
 Fine-tuning a network takes seconds per run and the figure compares dozens of runs (every number
 of frozen layers × training-set size × seed), so the results of :func:`dlcourse.transfer.freeze_sweep`
-are computed once by :func:`build_freeze_table` and stored in ``FREEZE_TABLE``;
+are computed once by :func:`build_freeze_table` and stored in
+``dlcourse/models/pretrained/freeze_sweeps.json`` (``FREEZE_TABLE``);
 ``tests/test_widgets_ch8_9.py`` re-runs entries and checks them against the table.  Settings that
 are not in the table are computed on first use (:func:`freeze_results`, cached).
 """
 from __future__ import annotations
 
+import json
 from functools import lru_cache
+from pathlib import Path
 from typing import Sequence
 
 import numpy as np
@@ -35,78 +38,18 @@ NETWORKS = {"mnist1d_cnn_6class": "MNIST-1D digits 0–5 → 6–9",
 SIZES = {"mnist1d_cnn_6class": (2, 5, 10, 20, 50), "fashion_cnn_6class": (2, 5, 20)}
 SEEDS = (0, 1, 2)
 
+#: where :func:`build_freeze_table`'s result is stored (``python -m dlcourse.widgets.transfer`` rewrites it)
+TABLE_FILE = Path(transfer.__file__).parent / "models" / "pretrained" / "freeze_sweeps.json"
+
+
+def _load_table(path: Path = TABLE_FILE) -> dict[str, dict[int, list[dict]]]:
+    with open(path) as fh:
+        return {name: {int(n): rows for n, rows in sizes.items()} for name, sizes in json.load(fh).items()}
+
+
 #: :func:`dlcourse.transfer.freeze_sweep` rows ``{name: {n_per_class: [row, ...]}}`` computed by
 #: :func:`build_freeze_table` (seeds ``SEEDS``, the library's default budget).
-FREEZE_TABLE: dict[str, dict[int, list[dict]]] = {
-    "mnist1d_cnn_6class": {
-        2: [
-            {"frozen": 0, "trainable_parameters": 19108, "accuracy": 0.6508, "per_seed": [0.7137, 0.6525, 0.5863]},
-            {"frozen": 1, "trainable_parameters": 18884, "accuracy": 0.6433, "per_seed": [0.7137, 0.6462, 0.57]},
-            {"frozen": 2, "trainable_parameters": 13700, "accuracy": 0.6046, "per_seed": [0.685, 0.5913, 0.5375]},
-            {"frozen": 3, "trainable_parameters": 10564, "accuracy": 0.56, "per_seed": [0.6512, 0.5288, 0.5]},
-            {"frozen": 4, "trainable_parameters": 260, "accuracy": 0.64, "per_seed": [0.66, 0.6913, 0.5687]},
-            {"frozen": None, "trainable_parameters": 19108, "accuracy": 0.4354, "per_seed": [0.45, 0.3738, 0.4825]},
-        ],
-        5: [
-            {"frozen": 0, "trainable_parameters": 19108, "accuracy": 0.8067, "per_seed": [0.775, 0.8562, 0.7887]},
-            {"frozen": 1, "trainable_parameters": 18884, "accuracy": 0.8004, "per_seed": [0.7688, 0.8475, 0.785]},
-            {"frozen": 2, "trainable_parameters": 13700, "accuracy": 0.7704, "per_seed": [0.7688, 0.8075, 0.735]},
-            {"frozen": 3, "trainable_parameters": 10564, "accuracy": 0.7375, "per_seed": [0.7412, 0.775, 0.6963]},
-            {"frozen": 4, "trainable_parameters": 260, "accuracy": 0.7163, "per_seed": [0.6675, 0.7538, 0.7275]},
-            {"frozen": None, "trainable_parameters": 19108, "accuracy": 0.5612, "per_seed": [0.5725, 0.5413, 0.57]},
-        ],
-        10: [
-            {"frozen": 0, "trainable_parameters": 19108, "accuracy": 0.8833, "per_seed": [0.8462, 0.9187, 0.885]},
-            {"frozen": 1, "trainable_parameters": 18884, "accuracy": 0.8883, "per_seed": [0.8725, 0.9125, 0.88]},
-            {"frozen": 2, "trainable_parameters": 13700, "accuracy": 0.8542, "per_seed": [0.8538, 0.8825, 0.8263]},
-            {"frozen": 3, "trainable_parameters": 10564, "accuracy": 0.7988, "per_seed": [0.8087, 0.805, 0.7825]},
-            {"frozen": 4, "trainable_parameters": 260, "accuracy": 0.7979, "per_seed": [0.7825, 0.815, 0.7963]},
-            {"frozen": None, "trainable_parameters": 19108, "accuracy": 0.725, "per_seed": [0.7412, 0.7238, 0.71]},
-        ],
-        20: [
-            {"frozen": 0, "trainable_parameters": 19108, "accuracy": 0.9337, "per_seed": [0.9025, 0.955, 0.9437]},
-            {"frozen": 1, "trainable_parameters": 18884, "accuracy": 0.9346, "per_seed": [0.9125, 0.96, 0.9313]},
-            {"frozen": 2, "trainable_parameters": 13700, "accuracy": 0.8983, "per_seed": [0.85, 0.9363, 0.9087]},
-            {"frozen": 3, "trainable_parameters": 10564, "accuracy": 0.8388, "per_seed": [0.8263, 0.8488, 0.8413]},
-            {"frozen": 4, "trainable_parameters": 260, "accuracy": 0.7921, "per_seed": [0.7775, 0.8063, 0.7925]},
-            {"frozen": None, "trainable_parameters": 19108, "accuracy": 0.8363, "per_seed": [0.83, 0.79, 0.8888]},
-        ],
-        50: [
-            {"frozen": 0, "trainable_parameters": 19108, "accuracy": 0.98, "per_seed": [0.97, 0.9875, 0.9825]},
-            {"frozen": 1, "trainable_parameters": 18884, "accuracy": 0.9821, "per_seed": [0.9875, 0.9775, 0.9812]},
-            {"frozen": 2, "trainable_parameters": 13700, "accuracy": 0.9625, "per_seed": [0.9613, 0.97, 0.9563]},
-            {"frozen": 3, "trainable_parameters": 10564, "accuracy": 0.9017, "per_seed": [0.9038, 0.8962, 0.905]},
-            {"frozen": 4, "trainable_parameters": 260, "accuracy": 0.8529, "per_seed": [0.84, 0.8538, 0.865]},
-            {"frozen": None, "trainable_parameters": 19108, "accuracy": 0.9725, "per_seed": [0.9663, 0.9788, 0.9725]},
-        ],
-    },
-    "fashion_cnn_6class": {
-        2: [
-            {"frozen": 0, "trainable_parameters": 60596, "accuracy": 0.8192, "per_seed": [0.8475, 0.77, 0.84]},
-            {"frozen": 1, "trainable_parameters": 60420, "accuracy": 0.8179, "per_seed": [0.8588, 0.765, 0.83]},
-            {"frozen": 2, "trainable_parameters": 55748, "accuracy": 0.8058, "per_seed": [0.8287, 0.7588, 0.83]},
-            {"frozen": 3, "trainable_parameters": 37188, "accuracy": 0.8, "per_seed": [0.8538, 0.7412, 0.805]},
-            {"frozen": 4, "trainable_parameters": 260, "accuracy": 0.5104, "per_seed": [0.495, 0.5262, 0.51]},
-            {"frozen": None, "trainable_parameters": 60596, "accuracy": 0.7513, "per_seed": [0.7438, 0.7488, 0.7612]},
-        ],
-        5: [
-            {"frozen": 0, "trainable_parameters": 60596, "accuracy": 0.8925, "per_seed": [0.875, 0.895, 0.9075]},
-            {"frozen": 1, "trainable_parameters": 60420, "accuracy": 0.8929, "per_seed": [0.8788, 0.8938, 0.9062]},
-            {"frozen": 2, "trainable_parameters": 55748, "accuracy": 0.89, "per_seed": [0.8738, 0.8875, 0.9087]},
-            {"frozen": 3, "trainable_parameters": 37188, "accuracy": 0.8783, "per_seed": [0.8575, 0.8788, 0.8988]},
-            {"frozen": 4, "trainable_parameters": 260, "accuracy": 0.58, "per_seed": [0.54, 0.595, 0.605]},
-            {"frozen": None, "trainable_parameters": 60596, "accuracy": 0.8979, "per_seed": [0.895, 0.8888, 0.91]},
-        ],
-        20: [
-            {"frozen": 0, "trainable_parameters": 60596, "accuracy": 0.9283, "per_seed": [0.9287, 0.9425, 0.9137]},
-            {"frozen": 1, "trainable_parameters": 60420, "accuracy": 0.9296, "per_seed": [0.9325, 0.9425, 0.9137]},
-            {"frozen": 2, "trainable_parameters": 55748, "accuracy": 0.9329, "per_seed": [0.9337, 0.9463, 0.9187]},
-            {"frozen": 3, "trainable_parameters": 37188, "accuracy": 0.9292, "per_seed": [0.935, 0.9387, 0.9137]},
-            {"frozen": 4, "trainable_parameters": 260, "accuracy": 0.7742, "per_seed": [0.7438, 0.7837, 0.795]},
-            {"frozen": None, "trainable_parameters": 60596, "accuracy": 0.9329, "per_seed": [0.9337, 0.94, 0.925]},
-        ],
-    },
-}
+FREEZE_TABLE: dict[str, dict[int, list[dict]]] = _load_table()
 
 
 @lru_cache(maxsize=64)
@@ -130,7 +73,7 @@ def freeze_results(name: str, n_per_class: int, seeds: Sequence[int] = SEEDS, re
 
 def build_freeze_table(names: Sequence[str] = tuple(NETWORKS), progress: bool = True) -> dict:
     """Run every sweep of the figure (``SIZES`` × ``SEEDS`` per network) and return the table
-    ``FREEZE_TABLE`` holds; print it with ``repr`` to update the module.  Takes minutes."""
+    ``FREEZE_TABLE`` holds (``python -m dlcourse.widgets.transfer`` stores it).  Takes minutes."""
     table: dict[str, dict[int, list[dict]]] = {}
     jobs = [(name, n) for name in names for n in SIZES[name]]
     bar = None
@@ -321,3 +264,10 @@ class FreezeExplorer(Widget):
                 f"from scratch {d['scratch']:.1%} ({'+' if diff >= 0 else '−'}{abs(diff):.1%}) · "
                 f"trains {d['trainable']:,} of {d['total']:,} parameters · best here: {best} frozen "
                 f"({d['accuracy'][best]:.1%})")
+
+
+if __name__ == "__main__":
+    fresh = build_freeze_table()
+    TABLE_FILE.write_text(json.dumps({name: {str(n): rows for n, rows in sizes.items()}
+                                      for name, sizes in fresh.items()}, indent=1) + "\n")
+    print(f"wrote {TABLE_FILE}")
