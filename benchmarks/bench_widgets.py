@@ -82,6 +82,12 @@ MOVES = {
                     ("activation", "tanh")],
 }
 CACHES = [nnw._fit_lines_cached, nnw._first_order_path_cached, nnw._second_order_path, nnw._train_with_schedule]
+# chapter 2: the iterates of a logistic-regression run (moving only the iterations extends it)
+from dlcourse.widgets import linear_models as lmw  # noqa: E402
+
+from dlcourse.widgets import basics as bw  # noqa: E402
+
+CACHES += [lmw._logistic_run, bw._pca_scores]
 
 # chapter 8 (dlcourse.widgets.training): every move retrains; the search's shaded reference landscape
 # (144 trials) is a stored table by design, the trials of each search are retrained on every move.

@@ -47,7 +47,9 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 import numpy as np
 from matplotlib.artist import Artist
 from matplotlib.axes import Axes
-from matplotlib.image import AxesImage
+from matplotlib.image import AxesImage, _draw_list_compositing_images
+from matplotlib.layout_engine import PlaceHolderLayoutEngine
+from matplotlib.transforms import Bbox
 
 from ..nn.dropout import Dropout
 from ..nn.norm import _BatchNormBase
@@ -121,6 +123,7 @@ class Widget:
         figure: the matplotlib figure.
         last_update_ms: wall time of the last update (compute, draw, repaint), in milliseconds.
         full_draws: how many full redraws happened (the others were blits of the data only).
+        partial_draws: how many redraws re-rendered only the region of the axes that changed.
         error: the exception of the last update triggered from the UI (shown in the status line), or None.
     """
 
@@ -244,8 +247,10 @@ class Widget:
     # updates (everything in ``self.artists``) are marked *animated*: a full draw renders only the
     # static rest, ``_on_draw_event`` caches that as the background and paints the data on top.
     # An update then restores the background and repaints only the data — unless ``draw`` changed
-    # something static (axis limits, a legend), which marks the figure stale and costs a full draw.
-    # Matplotlib includes animated artists when saving, so ``savefig`` and inline display still work.
+    # something static (axis limits, a legend), which marks its axes stale and costs a redraw of the
+    # part of the figure those axes cover (``_redraw_region``; a full draw when something outside
+    # the axes changed).  Matplotlib includes animated artists when saving, so ``savefig`` and
+    # inline display still work.
     def _setup_blitting(self) -> None:
         animated = list(_artists(self.artists))
         for ax in {a.axes for a in animated if isinstance(a, AxesImage)}:
@@ -262,14 +267,21 @@ class Widget:
             artist.set_animated(True)
         self._animated = animated
         self._background = None
+        self._extents: dict[Artist, Any] = {}
+        # measuring the extents costs a quarter of a full draw: skipped while every static change
+        # touched all axes (a partial redraw would not help), resumed when one did not
+        self._measure_extents = True
         self.figure.canvas.mpl_connect("draw_event", self._on_draw_event)
         self.full_draws = 0
+        self.partial_draws = 0
 
     def _on_draw_event(self, event) -> None:
         canvas = self.figure.canvas
         if canvas.is_saving():  # savefig draws animated artists itself
             return
         self._background = canvas.copy_from_bbox(self.figure.bbox)
+        self._extents = ({a: _extent(a, event.renderer) for a in _static_children(self.figure)}
+                         if self._measure_extents else {})
         self._paint_data()
         self.full_draws += 1
 
@@ -277,7 +289,10 @@ class Widget:
         for artist in self._animated:
             if artist.get_visible():
                 (artist.axes or self.figure).draw_artist(artist)
-        # drawing a legend re-lays out its frame, which marks the figure stale; that is not a change
+        # drawing a legend re-lays out its frame (and some artists re-set their transforms), which
+        # marks the axes and the figure stale; that is not a change of the background just drawn
+        for ax in self.figure.axes:
+            ax.stale = False
         self.figure.stale = False
 
     def _repaint(self) -> None:
@@ -287,7 +302,7 @@ class Widget:
             # ("drawImage ... broken state", a 0x0 figure). Render with Agg only; ipympl sends a full
             # frame itself when the browser asks for one.
             FigureCanvasAgg.draw(canvas)
-        elif self._background is None or self.figure.stale:
+        elif self._background is None or (self.figure.stale and not self._redraw_region()):
             canvas.draw()  # ipympl sends the frame after the draw event painted the data
         else:
             canvas.restore_region(self._background)
@@ -299,6 +314,64 @@ class Widget:
             self._output.clear_output(wait=True)
             with self._output:
                 display(self.figure)
+
+    def _redraw_region(self) -> bool:
+        """Redraw only the part of the canvas covered by the axes whose static content changed.
+
+        A move that changes one axes' limits or title need not re-render the other axes' ticks and
+        labels.  The region is the union of the stale axes' extents (ticks, labels, title) before and
+        after the change, padded by a few pixels; every static artist of the figure that reaches
+        into the region is drawn again, in the order of a full draw, over a cleared canvas, and the
+        pixels outside the region are then put back from the cached background — so the result is
+        the full draw's, pixel for pixel.  Returns False (the caller draws everything) when
+        something other than an axes changed (a figure legend, the size, a layout engine).
+        """
+        fig, canvas = self.figure, self.figure.canvas
+        engine = fig.get_layout_engine()
+        if engine is not None and not isinstance(engine, PlaceHolderLayoutEngine):
+            return False  # a layout engine may move every axes
+        children = _static_children(fig)
+        stale = [a for a in children if a.stale]
+        if not stale or not all(isinstance(a, Axes) for a in stale):
+            return False
+        if len(stale) == len(fig.axes):
+            self._measure_extents = False  # every axes changed: a partial redraw would not be cheaper
+            return False
+        if set(children) != set(self._extents):
+            self._measure_extents = True
+            return False
+        renderer = canvas.get_renderer()
+        width, height = (int(v) for v in renderer.get_canvas_width_height())
+        if self._background.get_extents() != (0, 0, width, height):
+            return False
+        # an axes' tight box includes its ticks (via the spines); line widths and antialiasing
+        # reach a little beyond every box
+        pad = 3 * fig.dpi / 72
+        boxes = [self._extents[a] for a in stale]
+        for a in stale:
+            self._extents[a] = _extent(a, renderer)
+            boxes.append(self._extents[a])
+        region = Bbox.union(boxes).padded(pad)
+        x0, x1 = max(int(np.floor(region.x0)), 0), min(int(np.ceil(region.x1)), width)
+        y0, y1 = max(int(np.floor(region.y0)), 0), min(int(np.ceil(region.y1)), height)
+        if x0 >= x1 or y0 >= y1:
+            return False
+        region = Bbox.from_extents(x0, y0, x1, y1)
+        redraw = [a for a in children if self._extents[a].padded(pad).overlaps(region)]
+        canvas.restore_region(self._background)
+        pixels = np.asarray(renderer.buffer_rgba())
+        kept = pixels.copy()
+        rows = slice(height - y1, height - y0)  # the buffer's rows run top to bottom
+        pixels[rows, x0:x1] = 0
+        fig.patch.draw(renderer)
+        _draw_list_compositing_images(renderer, fig, redraw, fig.suppressComposite)
+        # keep only the redrawn region; the redrawn artists also painted outside it
+        pixels[:height - y1], pixels[height - y0:] = kept[:height - y1], kept[height - y0:]
+        pixels[rows, :x0], pixels[rows, x1:] = kept[rows, :x0], kept[rows, x1:]
+        fig.stale = False
+        self._background = canvas.copy_from_bbox(fig.bbox)
+        self.partial_draws += 1
+        return True
 
     @property
     def box(self) -> W.Box:
@@ -346,6 +419,23 @@ def _artists(obj):
     elif isinstance(obj, (list, tuple)):  # BarContainer is a tuple of patches
         for value in obj:
             yield from _artists(value)
+
+
+def _static_children(fig) -> list[Artist]:
+    """The figure's children a full draw renders, in drawing order (as ``Figure.draw``)."""
+    return sorted((a for a in fig.get_children() if a is not fig.patch and not a.get_animated()),
+                  key=lambda a: a.get_zorder())
+
+
+def _extent(artist: Artist, renderer) -> Bbox:
+    """Where ``artist`` paints, in display pixels (the whole figure if it cannot say)."""
+    try:
+        box = artist.get_tightbbox(renderer) if isinstance(artist, Axes) else artist.get_window_extent(renderer)
+    except Exception:  # noqa: BLE001 - an artist without a usable extent is simply always redrawn
+        box = None
+    if box is None or not np.all(np.isfinite(box.extents)):
+        return Bbox(artist.get_figure(root=True).bbox.get_points().copy()).padded(1)
+    return Bbox(box.get_points().copy())
 
 
 def set_limits(ax, xlim=None, ylim=None) -> None:

@@ -24,7 +24,7 @@ from ..nn.activations import softmax
 from ..optim import Adam
 from ..train import Callback, fit, predict
 from ..unsupervised import PCA, KMeans
-from .base import COLORS, Widget, dropdown, int_slider, set_limits
+from .base import COLORS, Widget, dropdown, int_slider
 
 __all__ = ["TopKExplorer", "KMeansExplorer", "PCAExplorer", "ClassifierRun", "demo_classifier",
            "image_mosaic", "cluster_purity", "static_legend", "round_up", "nice_ceiling"]
@@ -408,6 +408,13 @@ class _PCAData:
 
 
 @functools.lru_cache(maxsize=None)
+def _pca_scores(dataset: str) -> np.ndarray:
+    """The training images on PC 1 and PC 2, divided by the standard deviation along PC 1: ``(n, 2)``."""
+    pd = _pca_data(dataset)
+    return pd.pca.transform(pd.X)[:, :2] / np.sqrt(pd.pca.explained_variance_[0])
+
+
+@functools.lru_cache(maxsize=None)
 def _pca_data(dataset: str) -> _PCAData:
     X, y, Xt, _ = DATASETS[dataset][1](flatten=True)
     if dataset == "fashion":
@@ -420,8 +427,9 @@ class PCAExplorer(Widget):
     """PCA on real images: projection, explained variance and reconstruction from k components (Seed 1.1).
 
     Left: the training images on their first two principal components, coloured by their label
-    (which PCA never saw).  Middle: the share of the variance explained by each component (bars)
-    and by the first k together (line).  Right: test images (top row) and their reconstruction
+    (which PCA never saw), in units of the standard deviation along PC 1 (so both data sets fit
+    the same fixed window).  Middle: the share of the variance explained by each component (bars)
+    and by the first k together (line), components on a log axis up to the largest k.  Right: test images (top row) and their reconstruction
     ``x̂ = mean + Σ_{j≤k} z_j v_j`` from k numbers instead of d pixels (bottom row).
 
     Controls: ``dataset``, ``k`` (components kept).  ``data``: ``pca`` (fitted with all
@@ -434,6 +442,7 @@ class PCAExplorer(Widget):
     SHOW = 6
     K_MAX = {"digits": 64, "fashion": 200}
     BARS = 40
+    SCORE_LIM = 2.6  # |PC score| / std(PC 1) of (almost) every image of both data sets
 
     def make_controls(self):
         return {
@@ -450,23 +459,34 @@ class PCAExplorer(Widget):
         ax_sc, ax_var, ax_rec = (fig.add_subplot(grid[0, i]) for i in range(3))
         self.artists["points"] = ax_sc.scatter([], [], c=[], cmap="tab10", vmin=-0.5, vmax=9.5, s=5, alpha=0.7,
                                                linewidths=0)
-        ax_sc.set_xlabel("PC 1"), ax_sc.set_ylabel("PC 2")
+        ax_sc.set_xlim(-self.SCORE_LIM, self.SCORE_LIM), ax_sc.set_ylim(-self.SCORE_LIM, self.SCORE_LIM)
+        ax_sc.set_xlabel("PC 1 (in std of PC 1)"), ax_sc.set_ylabel("PC 2 (in std of PC 1)")
         ax_sc.set_title("colour = label (unused by PCA)", fontsize=9)
         self.artists["bars"] = ax_var.bar(np.arange(1, self.BARS + 1), np.zeros(self.BARS), color=COLORS[0], width=0.8,
                                           label="per component")
         self.artists["cumulative"], = ax_var.plot([], [], color=COLORS[1], label="first k together")
         self.artists["marker"] = ax_var.axvline(1, color=COLORS[3], lw=1, ls="--")
-        ax_var.set_xlabel("component"), ax_var.set_ylabel("explained variance ratio")
+        # every k of every data set on one fixed axis: moving k or the data set moves no tick
+        ax_var.set_xscale("log")
+        ax_var.xaxis.set_major_formatter(StrMethodFormatter("{x:g}"))
+        ax_var.set_xlim(0.55, max(self.K_MAX.values()) * 1.2)
+        ax_var.set_xlabel("component (log scale)"), ax_var.set_ylabel("explained variance ratio")
         ax_var.set_ylim(0, 1.02)
         static_legend(ax_var, fontsize=7, loc="center right")
         ax_var.grid(alpha=0.3)
         ax_var.set_title("explained variance", fontsize=9)
-        self.artists["mosaic"] = ax_rec.imshow(np.zeros((2, self.SHOW)), cmap="gray_r", vmin=0, vmax=1)
+        # one extent for both image sizes (their mosaics have the same shape up to 0.5 %)
+        rows, cols = self._mosaic_shape(_pca_data("digits").side)
+        self.artists["mosaic"] = ax_rec.imshow(np.zeros((2, self.SHOW)), cmap="gray_r", vmin=0, vmax=1,
+                                               extent=(-0.5, cols - 0.5, rows - 0.5, -0.5))
         ax_rec.set_title("test images (top) from k numbers (bottom)", fontsize=9)
         _image_axes(ax_rec)
         self._axes = {"scatter": ax_sc, "variance": ax_var, "reconstruction": ax_rec}
         self._shown = None
         fig.tight_layout()
+
+    def _mosaic_shape(self, s: int) -> tuple[int, int]:
+        return 2 * s + max(1, s // 8), self.SHOW * (s + max(1, s // 8)) - max(1, s // 8)
 
     def compute(self, dataset, k):
         pd = _pca_data(dataset)
@@ -481,26 +501,16 @@ class PCAExplorer(Widget):
                 "mse": float(np.mean((rec - pd.show) ** 2)), "d": pd.X.shape[1], "side": pd.side}
 
     def draw(self, d):
-        ax_sc, ax_var = self._axes["scatter"], self._axes["variance"]
         if self._shown != d["dataset"]:
             pd = _pca_data(d["dataset"])
-            xy = pd.pca.transform(pd.X)[:, :2]
-            self.artists["points"].set_offsets(xy)
+            self.artists["points"].set_offsets(_pca_scores(d["dataset"]))
             self.artists["points"].set_array(pd.y.astype(float))
-            pad = 0.05 * (xy.max(axis=0) - xy.min(axis=0))
-            ax_sc.set_xlim(xy[:, 0].min() - pad[0], xy[:, 0].max() + pad[0])
-            ax_sc.set_ylim(xy[:, 1].min() - pad[1], xy[:, 1].max() + pad[1])
             for bar, r in zip(self.artists["bars"], d["ratio"][:self.BARS]):
                 bar.set_height(r)
-            s = d["side"]
-            rows, cols = 2 * s + max(1, s // 8), self.SHOW * (s + max(1, s // 8)) - max(1, s // 8)
-            self.artists["mosaic"].set_extent((-0.5, cols - 0.5, rows - 0.5, -0.5))
+            cum = np.cumsum(d["ratio"])
+            self.artists["cumulative"].set_data(np.arange(1, len(cum) + 1), cum)
             self._shown = d["dataset"]
-        m = int(nice_ceiling(max(self.BARS, d["k"] + 2)))
-        cum = np.cumsum(d["ratio"][:m])
-        self.artists["cumulative"].set_data(np.arange(1, len(cum) + 1), cum)
         self.artists["marker"].set_xdata([d["k"], d["k"]])
-        set_limits(ax_var, xlim=(0.5, m + 0.5))
         s = d["side"]
         images = np.concatenate([d["original"], np.clip(d["reconstruction"], 0, 1)]).reshape(-1, s, s)
         mosaic = image_mosaic(images, self.SHOW, gap=max(1, s // 8))

@@ -10,14 +10,17 @@ from __future__ import annotations
 import functools
 
 import contourpy  # matplotlib's own contouring engine (one of its dependencies)
+import matplotlib.pyplot as plt
 import numpy as np
+from matplotlib.collections import LineCollection
 from matplotlib.colors import LinearSegmentedColormap, to_rgba
+from matplotlib.ticker import ScalarFormatter
 
 from ..data import make_blobs, make_circles, make_moons
 from ..linear_models import LinearRegression, LogisticRegression, design_matrix, sigmoid
 from .base import (CLASS_COLORS, COLORS, Widget, checkbox, dropdown, float_slider, grid_points, int_slider, log_slider,
                    set_limits)
-from .basics import nice_ceiling, static_legend
+from .basics import static_legend
 
 __all__ = ["GradientDescentLine", "LogisticBoundary", "line_data", "gradient_descent_path", "quadratic_features",
            "level_set"]
@@ -79,9 +82,10 @@ class GradientDescentLine(Widget):
 
     Left: the data, the line after ``iterations`` steps of gradient descent (solid) and the
     closed-form least-squares line ``θ = (XᵀX)⁻¹Xᵀy`` (dashed).  Middle: the cost
-    ``J(θ) = (1/n) Σ (ŷ_i − y_i)²`` per step, against the minimum ``J(θ*)``.  Right: the path of
-    ``(θ0, θ1)`` on the contour lines of ``J``, from ``θ = 0`` towards the normal-equation solution
-    ★.  The features are ``x ∈ [0, 3]``; ``standardize`` replaces ``x`` by ``(x − mean)/std``, which
+    ``J(θ) = (1/n) Σ (ŷ_i − y_i)²`` per step (both axes logarithmic, so 10 and 500 steps read
+    alike), against the minimum ``J(θ*)``.  Right: the path of ``(θ0, θ1)`` on the contour lines
+    of ``J``, from ``θ = 0`` towards the normal-equation solution ★.  Every axis is fixed over the
+    range of the controls, so a move repaints only the data (no redraw of ticks and labels).  The features are ``x ∈ [0, 3]``; ``standardize`` replaces ``x`` by ``(x − mean)/std``, which
     turns the long narrow valley of ``J`` into round bowls and lets gradient descent go straight.
 
     Controls: ``lr`` (α), ``iterations``, ``noise`` (of the data), ``standardize``.
@@ -92,6 +96,7 @@ class GradientDescentLine(Widget):
     figsize = (10.0, 3.5)
     columns = 4
     GRID = 70
+    LEVELS = 15
 
     def make_controls(self):
         return {
@@ -107,19 +112,32 @@ class GradientDescentLine(Widget):
         self.artists["normal_line"], = ax_fit.plot([], [], "--", color="k", lw=1.2, label="normal equation")
         self.artists["gd_line"], = ax_fit.plot([], [], color=COLORS[3], lw=2, label="gradient descent")
         ax_fit.set_xlim(-0.1, 3.1)
+        # the data of the extreme noise levels bound every other (y is linear in the noise)
+        ys = np.concatenate([line_data(noise)[1] for noise in (0.0, self.controls["noise"].max)])
+        ax_fit.set_ylim(min(ys.min(), 0) - 0.5, ys.max() + 0.5)
         ax_fit.set_xlabel("x"), ax_fit.set_ylabel("y")
         static_legend(ax_fit, fontsize=7, loc="upper left")
         ax_fit.set_title("data and fitted lines", fontsize=9)
         self.artists["costs"], = ax_cost.semilogy([], [], color=COLORS[3], lw=1.5, label="J(θ) of gradient descent")
         self.artists["cost_min"] = ax_cost.axhline(1.0, ls="--", color="k", lw=1, label="J(θ*) normal equation")
-        ax_cost.set_xlabel("iteration"), ax_cost.set_ylabel("cost J(θ) (log scale)")
+        # iterations 0 … max on a log scale (linear below 1): fixed, and a short run is as readable as a long one
+        ax_cost.set_xscale("symlog", linthresh=1.0, linscale=0.4)
+        ax_cost.xaxis.set_major_formatter(ScalarFormatter())
+        ax_cost.set_xlim(0, self.controls["iterations"].max)
+        # from J(θ = 0) = mean(y²) of the noisiest data down to below a noiseless fit
+        start = max(float(np.mean(line_data(noise)[1] ** 2)) for noise in (0.0, self.controls["noise"].max))
+        ax_cost.set_ylim(5e-4, 2 * start)
+        ax_cost.set_xlabel("iteration (log scale)"), ax_cost.set_ylabel("cost J(θ) (log scale)")
         static_legend(ax_cost, fontsize=7, loc="upper right")
         ax_cost.grid(alpha=0.3)
+        # the contour lines move with the data: one collection updated in place, repainted with the data
+        self.artists["contours"] = ax_path.add_collection(LineCollection([], linewidths=0.8))
         self.artists["path"], = ax_path.plot([], [], ".-", color=COLORS[3], ms=3, lw=1)
         self.artists["optimum"], = ax_path.plot([], [], "*", color="k", ms=12)
+        (a0, a1), (b0, b1) = self._theta_window()
+        ax_path.set_xlim(a0, a1), ax_path.set_ylim(b0, b1)
         ax_path.set_xlabel("θ0 (bias)"), ax_path.set_ylabel("θ1 (slope)")
         ax_path.set_title("path of θ over the contours of J", fontsize=9)
-        self._contour_set = None  # static: re-created (with a full redraw) only when the data change
         self._axes = {"fit": ax_fit, "cost": ax_cost, "path": ax_path}
         self._shown = None
         fig.tight_layout()
@@ -137,31 +155,41 @@ class GradientDescentLine(Widget):
                 "distance": float(np.linalg.norm(theta - normal.theta)),
                 "key": (round(noise, 3), bool(standardize))}
 
+    def _theta_window(self) -> tuple[tuple[float, float], tuple[float, float]]:
+        """A θ window holding the start θ = 0 and the optimum θ* of every noise level, raw or standardized."""
+        stars = []
+        for noise in (0.0, self.controls["noise"].max):
+            X, y = line_data(noise)
+            for Xf in (X, (X - X.mean()) / X.std()):
+                stars.append(LinearRegression().fit(Xf, y).theta)
+        stars = np.array(stars + [np.zeros(2)])
+        lo, hi = stars.min(axis=0), stars.max(axis=0)
+        pad = 0.2 * np.maximum(hi - lo, 1.0)
+        return (lo[0] - pad[0], hi[0] + pad[0]), (lo[1] - pad[1], hi[1] + pad[1])
+
     def _contours(self, d) -> None:
-        """Contour lines of J over a θ window holding the start θ = 0 and the optimum (new data: new contours)."""
-        ax = self._axes["path"]
-        if self._contour_set is not None:
-            self._contour_set.remove()
-        star = d["theta_normal"]
-        lo, hi = np.minimum(star, 0.0), np.maximum(star, 0.0)
-        pad = 0.35 * np.maximum(hi - lo, 1.0)
-        (a0, a1), (b0, b1) = (lo[0] - pad[0], hi[0] + pad[0]), (lo[1] - pad[1], hi[1] + pad[1])
+        """Contour lines of J over the θ window (new data: new contours), as segments of one collection."""
+        (a0, a1), (b0, b1) = self._axes["path"].get_xlim(), self._axes["path"].get_ylim()
         t0, t1, thetas = grid_points(((a0, a1), (b0, b1)), self.GRID)
         residual = design_matrix(d["features"]) @ thetas.T - d["y"][:, None]  # (n, G²)
         J = np.mean(residual ** 2, axis=0).reshape(self.GRID, self.GRID)
-        levels = d["cost_min"] + (J.max() - d["cost_min"]) * np.linspace(0, 1, 16)[1:] ** 2
-        self._contour_set = ax.contour(t0, t1, J, levels=levels, cmap="Blues_r", linewidths=0.8)
-        ax.set_xlim(a0, a1), ax.set_ylim(b0, b1)
+        levels = d["cost_min"] + (J.max() - d["cost_min"]) * np.linspace(0, 1, self.LEVELS + 1)[1:] ** 2
+        generator = contourpy.contour_generator(t0, t1, J)
+        segments, colors = [], []
+        cmap = plt.get_cmap("Blues_r")
+        for i, level in enumerate(levels):  # coloured like contour(cmap="Blues_r"): low levels dark
+            pieces = generator.lines(level)
+            segments += pieces
+            colors += [cmap(i / (len(levels) - 1))] * len(pieces)
+        self.artists["contours"].set_segments(segments)
+        self.artists["contours"].set_colors(colors)
+        star = d["theta_normal"]
         self.artists["optimum"].set_data([star[0]], [star[1]])
 
     def draw(self, d):
         if self._shown != d["key"]:
             self.artists["points"].set_offsets(np.column_stack([d["X"][:, 0], d["y"]]))
-            self._axes["fit"].set_ylim(min(d["y"].min(), 0) - 0.5, d["y"].max() + 0.5)
             self._contours(d)
-            # from J(θ = 0) = mean(y²) down to below the minimum: fixed while only α and the iterations move
-            start = float(np.mean(d["y"] ** 2))
-            self._axes["cost"].set_ylim(max(d["cost_min"], 1e-3) * 0.5, max(start, d["cost_min"] * 2) * 2)
             self._shown = d["key"]
         xs = np.array([0.0, 3.0])
         feats = ((xs - d["x_mean"]) / d["x_std"])[:, None]
@@ -171,7 +199,6 @@ class GradientDescentLine(Widget):
         costs = d["costs"]
         self.artists["costs"].set_data(np.arange(len(costs)), costs)
         self.artists["cost_min"].set_ydata([d["cost_min"], d["cost_min"]])
-        set_limits(self._axes["cost"], xlim=(0, nice_ceiling(self.controls["iterations"].value)))
         self.artists["path"].set_data(d["path"][:, 0], d["path"][:, 1])
 
     def summary(self, d):
@@ -217,6 +244,37 @@ def level_set(ticks: tuple[np.ndarray, np.ndarray], values: np.ndarray, level: f
         return np.empty((0, 2))
     gap = np.full((1, 2), np.nan)
     return np.concatenate([piece for line in lines for piece in (line, gap)])[:-1]
+
+
+class _GradientDescentRun:
+    """The iterates of ``LogisticRegression.fit`` from θ = 0 for one data set, features and α, kept so that
+    moving only the number of iterations extends the run instead of restarting it (the first k
+    iterates of gradient descent do not depend on how many follow)."""
+
+    def __init__(self, A: np.ndarray, y: np.ndarray, lr: float) -> None:
+        self.A, self.y, self.lr = A, y, lr
+        self.thetas = [np.zeros(A.shape[1])]
+
+    def extend_to(self, iterations: int) -> None:
+        # the same operations as LogisticRegression._cost_and_gradient_design, without the cost
+        # (computed for all iterates at once in ``costs``)
+        A, y, n, theta = self.A, self.y, self.A.shape[0], self.thetas[-1]
+        AT = A.T
+        for _ in range(iterations + 1 - len(self.thetas)):
+            theta = theta - self.lr * (AT @ (sigmoid(A @ theta) - y) / n)
+            self.thetas.append(theta)
+
+    def costs(self, iterations: int) -> np.ndarray:
+        """The cross-entropy of iterates 0 … ``iterations`` (Seed 2.3.3), as ``fit`` records them."""
+        Z = np.stack(self.thetas[:iterations + 1]) @ self.A.T  # (iterations + 1, n)
+        return np.mean(np.logaddexp(0.0, Z) - self.y * Z, axis=1)
+
+
+@functools.lru_cache(maxsize=64)
+def _logistic_run(dataset: str, noise: float, features: str, lr: float) -> _GradientDescentRun:
+    X, y = _logistic_data(dataset, noise)
+    F = quadratic_features(X) if features == "quadratic" else X
+    return _GradientDescentRun(design_matrix(F), np.asarray(y, dtype=np.float64), lr)
 
 
 def quadratic_features(X: np.ndarray) -> np.ndarray:
@@ -273,7 +331,12 @@ class LogisticBoundary(Widget):
         ax_s.set_xlim(-8, 8), ax_s.set_ylim(-0.12, 1.12)
         ax_s.set_xlabel("logit z = x̃θ"), ax_s.set_ylabel("ŷ = σ(z) and label y")
         self.artists["cost"], = ax_c.plot([], [], color=COLORS[3])
-        ax_c.set_xlabel("iteration"), ax_c.set_ylabel("cost C(θ) (cross-entropy)")
+        # iterations 0 … max on a fixed log scale (linear below 1): moving the iterations moves no axis
+        ax_c.set_xscale("symlog", linthresh=1.0, linscale=0.4)
+        ax_c.xaxis.set_major_formatter(ScalarFormatter())
+        ax_c.set_xlim(0, self.controls["iterations"].max)
+        ax_c.set_ylim(0, 0.75)
+        ax_c.set_xlabel("iteration (log scale)"), ax_c.set_ylabel("cost C(θ) (cross-entropy)")
         ax_c.grid(alpha=0.3)
         ax_c.set_title("cost per iteration", fontsize=9)
         self._axes = {"boundary": ax_b, "sigmoid": ax_s, "cost": ax_c}
@@ -286,7 +349,13 @@ class LogisticBoundary(Widget):
     def compute(self, dataset, noise, features, lr, iterations):
         X, y = _logistic_data(dataset, round(noise, 3))
         F = self._features(X, features)
-        model = LogisticRegression(lr=lr, epochs=iterations).fit(F, y)
+        # what LogisticRegression(lr, iterations).fit(F, y) computes, reusing the iterates of a
+        # shorter run with the same data and α (see _GradientDescentRun)
+        run = _logistic_run(dataset, round(noise, 3), features, float(lr))
+        run.extend_to(iterations)
+        model = LogisticRegression(lr=lr, epochs=iterations)
+        model.theta = run.thetas[iterations].copy()
+        model.history_ = run.costs(iterations).tolist()
         prob = model.predict_proba(self._features(self._grid, features)).reshape(self.RES, self.RES)
         return {"boundary": level_set(self._axis_ticks, prob, 0.5), "X": X, "y": y, "model": model,
                 "theta": model.theta, "history": np.asarray(model.history_),
@@ -309,7 +378,7 @@ class LogisticBoundary(Widget):
         self.artists["cost"].set_data(np.arange(len(h)), h)
         # every run starts at C(θ = 0) = log 2 ≈ 0.69: the axes move only when α makes the cost climb
         top = 0.75 if h.max() <= 0.75 else float(h.max()) * 1.05
-        set_limits(self._axes["cost"], xlim=(0, nice_ceiling(len(h) - 1)), ylim=(0, top))
+        set_limits(self._axes["cost"], ylim=(0, top))
 
     def summary(self, d):
         t = d["theta"]
