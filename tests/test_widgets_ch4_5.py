@@ -418,6 +418,9 @@ def test_stepper_reveals_one_quantity_per_stage():
     assert f"{w.data['dw2'][0, 0]:+.3f}" in texts[6]
     move(w, "stage", len(fc.STAGES) - 1)
     assert sum("∂" in t.get_text() for t in w.artists["edge_grad"]) == 12
+    d = w.data
+    assert w.artists["node_text"]["y1"].get_text() == f"s = {d['s2'][1]:.3f}\nŷ = {d['yhat'][1]:.3f}"
+    assert w.artists["grad_text"]["h2"].get_text() == f"∂L/∂h = {d['dh1'][2]:.3f}\n∂L/∂s = {d['ds1'][2]:.3f}"
     assert "update" in w.status.value and f"{w.data['loss_after']:.4f}" in w.status.value
     before = w.data["loss"]
     d = move(w, "x1", -1.0)

@@ -317,32 +317,16 @@ class ForwardBackwardStepper(Widget):
             grad_text[n].set_text("")
         for k in range(2):
             node_text[f"x{k}"].set_text(f"x = {d['x'][k]:.2f}")
-        for j in range(3):
-            lines = []
-            if "s1" in vis:
-                lines.append(f"s = {d['s1'][j]:.3f}")
-            if "h1" in vis:
-                lines.append(f"h = {d['h1'][j]:.3f}")
-            node_text[f"h{j}"].set_text("\n".join(lines))
-            g = []
-            if "dh1" in vis:
-                g.append(f"∂L/∂h = {d['dh1'][j]:.3f}")
-            if "ds1" in vis:
-                g.append(f"∂L/∂s = {d['ds1'][j]:.3f}")
-            grad_text[f"h{j}"].set_text("\n".join(g))
-        for j in range(2):
-            lines = []
-            if "s2" in vis:
-                lines.append(f"s = {d['s2'][j]:.3f}")
-            if "yhat" in vis:
-                lines.append(f"ŷ = {d['yhat'][j]:.3f}")
-            node_text[f"y{j}"].set_text("\n".join(lines))
-            g = []
-            if "dyhat" in vis:
-                g.append(f"∂L/∂ŷ = {d['dyhat'][j]:.3f}")
-            if "ds2" in vis:
-                g.append(f"∂L/∂s = {d['ds2'][j]:.3f}")
-            grad_text[f"y{j}"].set_text("\n".join(g))
+        # each layer's node shows the values of the stages reached so far: pre-activation and
+        # activation on the forward pass, their gradients on the backward pass
+        layers = [("h", 3, [("s1", "s"), ("h1", "h")], [("dh1", "∂L/∂h"), ("ds1", "∂L/∂s")]),
+                  ("y", 2, [("s2", "s"), ("yhat", "ŷ")], [("dyhat", "∂L/∂ŷ"), ("ds2", "∂L/∂s")])]
+        for prefix, width, values, grads in layers:
+            for j in range(width):
+                node_text[f"{prefix}{j}"].set_text("\n".join(f"{label} = {d[key][j]:.3f}"
+                                                             for key, label in values if key in vis))
+                grad_text[f"{prefix}{j}"].set_text("\n".join(f"{label} = {d[key][j]:.3f}"
+                                                             for key, label in grads if key in vis))
         if "loss" in vis:
             node_text["L"].set_text(f"L = {d['loss']:.4f}")
         if "update" in vis:
