@@ -94,11 +94,8 @@ def max_pool_naive_forward(x: np.ndarray, kernel_size, stride=None) -> np.ndarra
     kh, kw, sh, sw, ho, wo = _pool_geometry("max_pool_naive_forward", x.shape, kernel_size, stride)
     n_images, channels = x.shape[:2]
     z = np.zeros((n_images, channels, ho, wo), dtype=x.dtype)
-    for n in range(n_images):
-        for c in range(channels):
-            for j in range(ho):
-                for k in range(wo):
-                    z[n, c, j, k] = np.max(x[n, c, j * sh:j * sh + kh, k * sw:k * sw + kw])
+    for n, c, j, k in np.ndindex(n_images, channels, ho, wo):  # every output pixel of every map
+        z[n, c, j, k] = np.max(x[n, c, j * sh:j * sh + kh, k * sw:k * sw + kw])
     return z
 
 
@@ -107,13 +104,10 @@ def max_pool_naive_backward(dout: np.ndarray, x: np.ndarray, kernel_size, stride
     kh, kw, sh, sw, ho, wo = _pool_geometry("max_pool_naive_backward", x.shape, kernel_size, stride)
     n_images, channels = x.shape[:2]
     dx = np.zeros_like(x)
-    for n in range(n_images):
-        for c in range(channels):
-            for j in range(ho):
-                for k in range(wo):
-                    window = x[n, c, j * sh:j * sh + kh, k * sw:k * sw + kw]
-                    m, l = np.unravel_index(np.argmax(window), window.shape)  # argmax: first maximum
-                    dx[n, c, j * sh + m, k * sw + l] += dout[n, c, j, k]
+    for n, c, j, k in np.ndindex(n_images, channels, ho, wo):  # every output pixel of every map
+        window = x[n, c, j * sh:j * sh + kh, k * sw:k * sw + kw]
+        m, l = np.unravel_index(np.argmax(window), window.shape)  # argmax: first maximum
+        dx[n, c, j * sh + m, k * sw + l] += dout[n, c, j, k]
     return dx
 
 
@@ -122,11 +116,8 @@ def avg_pool_naive_forward(x: np.ndarray, kernel_size, stride=None) -> np.ndarra
     kh, kw, sh, sw, ho, wo = _pool_geometry("avg_pool_naive_forward", x.shape, kernel_size, stride)
     n_images, channels = x.shape[:2]
     z = np.zeros((n_images, channels, ho, wo), dtype=x.dtype)
-    for n in range(n_images):
-        for c in range(channels):
-            for j in range(ho):
-                for k in range(wo):
-                    z[n, c, j, k] = np.sum(x[n, c, j * sh:j * sh + kh, k * sw:k * sw + kw]) / (kh * kw)
+    for n, c, j, k in np.ndindex(n_images, channels, ho, wo):  # every output pixel of every map
+        z[n, c, j, k] = np.sum(x[n, c, j * sh:j * sh + kh, k * sw:k * sw + kw]) / (kh * kw)
     return z
 
 
@@ -135,9 +126,6 @@ def avg_pool_naive_backward(dout: np.ndarray, x: np.ndarray, kernel_size, stride
     kh, kw, sh, sw, ho, wo = _pool_geometry("avg_pool_naive_backward", x.shape, kernel_size, stride)
     n_images, channels = x.shape[:2]
     dx = np.zeros_like(x)
-    for n in range(n_images):
-        for c in range(channels):
-            for j in range(ho):
-                for k in range(wo):
-                    dx[n, c, j * sh:j * sh + kh, k * sw:k * sw + kw] += dout[n, c, j, k] / (kh * kw)
+    for n, c, j, k in np.ndindex(n_images, channels, ho, wo):  # every output pixel of every map
+        dx[n, c, j * sh:j * sh + kh, k * sw:k * sw + kw] += dout[n, c, j, k] / (kh * kw)
     return dx
