@@ -281,17 +281,49 @@ def test_lecture_example_forward_and_backward():
     assert [b.get_height() for b in w.artists["bars"]] == [-4.0, -4.0, 3.0]
 
 
-def test_moving_an_input_rewrites_the_same_texts_and_a_new_expression_redraws():
+def shown_boxes(ax) -> list:
+    return [p for p in ax.patches if p.get_gid() == "value-node" and p.get_visible()]
+
+
+def test_moving_an_input_rewrites_the_same_texts_and_a_new_expression_shows_its_graph():
     w = graphs.ExpressionGraph()
     ax = w.figure.axes[0]
     texts = list(ax.texts)
     move(w, "x", 1.0)
     assert list(ax.texts) == texts  # in place: the same artists, new numbers
     assert any("data -24" in t.get_text() for t in texts)
-    boxes = len([p for p in ax.patches if p.get_gid() == "value-node"])
+    boxes = shown_boxes(ax)
+    assert len(boxes) == len(w.data["nodes"]) == 5  # x, y, q, z, f
     move(w, "expression", "shared")
-    assert len([p for p in ax.patches if p.get_gid() == "value-node"]) == boxes + 1  # x·y and y·z
+    assert len(shown_boxes(ax)) == len(boxes) + 1 == len(w.data["nodes"])  # x·y and y·z
+    assert not any(b.get_visible() for b in boxes)  # the previous graph is hidden, not painted over
     assert w.figure.axes[0] is ax
+
+
+@pytest.mark.parametrize("cls, moves", [
+    (graphs.ExpressionGraph, [("expression", "shared"), ("expression", "exp"), ("x", 5.0), ("expression", "sigmoid")]),
+    (graphs.NeuronGraph, [("activation", "relu"), ("loss", True), ("activation", "linear"), ("b", 3.0),
+                          ("activation", "sigmoid")]),
+], ids=lambda v: getattr(v, "__name__", ""))
+def test_new_graph_shapes_and_gradient_scales_are_blitted(cls, moves):
+    """Every shape is drawn once when the figure is made and the gradient axis is repainted with the
+    bars: a new shape or a new gradient scale repaints without redrawing any axes."""
+    w = cls()
+    w.figure.canvas.draw()
+    draws, spans = w.full_draws + w.partial_draws, set()
+    for name, value in moves:
+        move(w, name, value)
+        spans.add(w.figure.axes[1].get_ylim())
+        boxes = shown_boxes(w.figure.axes[0])
+        assert len(boxes) == len(w.data["nodes"])
+        texts = sorted(tuple(t.get_transform().transform(t.get_position()))  # in pixels
+                       for t in w.artists["node_texts"] if t.get_text())
+        centres = sorted(tuple(b.get_transform().transform((b.get_x() + b.get_width() / 2,
+                                                             b.get_y() + b.get_height() / 2))) for b in boxes)
+        assert np.allclose(texts, centres, atol=0.5)  # one number per shown box, at its centre
+    assert len(spans) > 1  # the gradients' scale did change
+    assert w.full_draws + w.partial_draws == draws
+    assert_canvas_matches_full_render(w)
 
 
 _EXPRESSION_GRAPH = []
@@ -380,7 +412,7 @@ REPAINTS = [
     (lmw.GradientDescentLine, "lr", 0.2),
     (lmw.LogisticBoundary, "features", "quadratic"),
     (graphs.ExpressionGraph, "x", 2.5),
-    (graphs.ExpressionGraph, "expression", "exp"),  # a new graph shape: a full redraw
+    (graphs.ExpressionGraph, "expression", "exp"),  # a new graph shape, painted over the background
     (graphs.NeuronGraph, "loss", True),
 ]
 

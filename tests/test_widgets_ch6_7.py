@@ -60,10 +60,11 @@ BLIT_MOVES = [
     (widgets.FeatureMapExplorer, "layer", "pool2", True),
     (widgets.UNetSegmentation, "threshold", 0.3, True),
     (widgets.GradientFlowThroughTime, "radius", 1.2, True),
-    (widgets.GradientFlowThroughTime, "T", 120, False),  # the time axis changes
+    (widgets.GradientFlowThroughTime, "T", 120, True),  # new x limits: the time axis is repainted with the data
     (widgets.AddingProblemRace, "trained", True, True),
     (widgets.LSTMGates, "sample", 3, True),
-    (widgets.LSTMGates, "unit", 2, None),                # the cell axis rescales per unit
+    (widgets.LSTMGates, "unit", 2, True),                # new y limits: the cell axis is repainted with the data
+    (widgets.LSTMGates, "trained", False, True),
 ]
 
 
@@ -76,6 +77,27 @@ def test_repainted_frame_matches_a_full_render(cls, control, value, blit):
     move(w, control, value)
     if blit is not None:
         assert (w.full_draws + w.partial_draws == before) == blit
+    assert_canvas_matches_full_render(w)
+    w.close()
+
+
+def test_rescaled_axes_are_repainted_with_the_data():
+    """The moves that rescale an axis (a new T, a new unit) change the limits and the tick labels
+    without a redraw of the axes: the rescaled axis is one of the repainted artists."""
+    w = widgets.GradientFlowThroughTime()
+    before = w.full_draws + w.partial_draws
+    ticks = w._gx.xaxis.get_majorticklocs()
+    move(w, "T", 150)
+    assert w._gx.get_xlim() == (0, 150) and ticks.max() <= 50 < w._gx.xaxis.get_majorticklocs().max()
+    assert w.full_draws + w.partial_draws == before
+    assert_canvas_matches_full_render(w)
+    w.close()
+    w = widgets.LSTMGates()
+    before, limits = w.full_draws + w.partial_draws, set()
+    for unit in range(rnnw.ADDING_HIDDEN):
+        limits.add(move(w, "unit", unit) and w._ax_c.get_ylim())
+    assert len(limits) > 2 and all(lo == -hi for lo, hi in limits)  # symmetric: the zero line stays put
+    assert w.full_draws + w.partial_draws == before
     assert_canvas_matches_full_render(w)
     w.close()
 

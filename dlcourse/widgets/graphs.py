@@ -14,6 +14,7 @@ from typing import Callable
 
 import numpy as np
 from matplotlib.text import Text
+from matplotlib.transforms import Affine2D
 
 from ..graph import Neuron, Value, draw_graph, graph_layout
 from .base import COLORS, Widget, checkbox, dropdown, float_slider, set_limits
@@ -40,10 +41,12 @@ class _GraphFigure(Widget):
     """Shared part: the drawn graph (top) and the gradient check (bottom).
 
     Subclasses define ``LEAVES`` (names of the inputs whose gradients are compared),
-    ``build(values) -> (root, leaves)`` (``leaves``: name → leaf ``Value``), ``leaf_values(values)``
-    and ``structure(values)`` (a key that changes when the graph's shape changes).  A new shape is
-    drawn by :func:`~dlcourse.graph.draw_graph` on the same axes; the numbers in the boxes are a pool
-    of text artists on top, so that moving an input only rewrites them (a blit, not a full redraw).
+    ``build(values) -> (root, leaves)`` (``leaves``: name → leaf ``Value``), ``leaf_values(values)``,
+    ``structure(values)`` (a key that changes when the graph's shape changes) and ``structures()``
+    (control values giving every shape once).  Every shape is drawn by
+    :func:`~dlcourse.graph.draw_graph` once, when the figure is made, in its own view; a move
+    shows another shape and rewrites the numbers in the boxes (a pool of text artists on top).  All
+    of it is painted over the cached background: a move is a blit, never a redraw of the axes.
     """
 
     figsize = (10.0, 3.8)
@@ -61,13 +64,15 @@ class _GraphFigure(Widget):
         """The numbers the leaves are built from (the sliders), by leaf name."""
         raise NotImplementedError
 
+    def structures(self) -> list[dict]:
+        """Control values that give each graph shape once (every value of the controls that change it)."""
+        raise NotImplementedError
+
     def setup_figure(self, fig):
         grid = fig.add_gridspec(2, 3, height_ratios=[2.6, 1.0], width_ratios=[1.0, 1.6, 1.0])
         ax_g = fig.add_subplot(grid[0, :])
         ax_g.axis("off")
         ax_g.set_title("forward: data  ·  backward: grad = ∂f/∂node", fontsize=9)
-        self.artists["node_texts"] = [ax_g.text(0, 0, "", ha="center", va="center", fontsize=self.FONTSIZE, zorder=3)
-                                      for _ in range(self.POOL)]
         ax_b = fig.add_subplot(grid[1, 1])
         ax_b.axhline(0, color="0.5", lw=0.8)
         ax_b.set_ylabel("gradient", fontsize=8)
@@ -78,11 +83,58 @@ class _GraphFigure(Widget):
         self.artists["numeric"] = ax_b.scatter(np.arange(n), np.zeros(n), s=18, color="k", zorder=3)
         ax_b.set_xticks(np.arange(n), self.LEAVES)
         ax_b.set_xlim(-0.5, n - 0.5)
+        # the gradient scale follows the gradients (below): its ticks and labels are repainted with the
+        # bars, so a new scale costs a blit, not a redraw of the axes (the limits stay symmetric, so
+        # the zero line in the background stays where it is)
+        self.artists["grad_axis"] = ax_b.yaxis
         self._axes = {"graph": ax_g, "grad": ax_b}
-        self._drawn = None
-        self._graph_artists: list = []
-        self._positions: list[tuple[float, float]] = []
         fig.subplots_adjust(left=0.01, right=0.99, top=0.93, bottom=0.08, hspace=0.25)
+        self._build_shapes(ax_g)
+        self.artists["node_texts"] = [ax_g.text(0, 0, "", ha="center", va="center", fontsize=self.FONTSIZE, zorder=3,
+                                                transform=ax_g.transAxes) for _ in range(self.POOL)]
+        self._drawn = None
+        self._positions: list[tuple[float, float]] = []
+
+    def _build_shapes(self, ax) -> None:
+        """Draw every graph shape once, hidden; a move only shows another shape.
+
+        The boxes, circles and arrows of ``draw_graph`` are data artists (``self.artists["graph"]``):
+        they are painted over the cached background like the numbers, so a new shape costs a blit,
+        not a redraw of the axes.  Each shape keeps the view ``draw_graph`` gives it (its own
+        limits, equal aspect, centred in the axes): the axes' limits stay (0, 1) and every artist of
+        a shape is placed through its own transform from graph to axes coordinates.
+        """
+        fig = ax.get_figure(root=True)
+        width, height = ax.get_position().size * fig.get_size_inches()  # the aspect of the axes box
+        self._shapes = {}
+        base = {name: c.value for name, c in self.controls.items()}
+        for values in self.structures():
+            values = {**base, **values}
+            root, _ = self.build(values)
+            before = set(ax.get_children())
+            draw_graph(root, ax=ax, fontsize=self.FONTSIZE)
+            artists = [a for a in ax.get_children() if a not in before]
+            positions, nodes, _ = graph_layout(root)
+            if len(nodes) > self.POOL:
+                raise ValueError(f"{type(self).__name__}: the graph has {len(nodes)} value nodes, more than {self.POOL}")
+            boxes = [positions[id(v)] for v in nodes]
+            keys = {_position_key(p) for p in boxes}
+            # the pool's texts replace draw_graph's own texts in the value boxes (the operation symbols stay)
+            for text in [a for a in artists if isinstance(a, Text) and _position_key(a.get_position()) in keys]:
+                text.remove()
+                artists.remove(text)
+            (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
+            scale = min(width / (x1 - x0), height / (y1 - y0))  # inches per graph unit, as aspect="equal"
+            to_axes = (Affine2D().translate(-(x0 + x1) / 2, -(y0 + y1) / 2)
+                       .scale(scale / width, scale / height).translate(0.5, 0.5))
+            for artist in artists:
+                artist.set_transform(to_axes + ax.transAxes)
+                artist.set_visible(False)
+            self._shapes[self.structure(values)] = (artists, [tuple(to_axes.transform(p)) for p in boxes])
+        ax.set_aspect("auto")
+        ax.set_xlim(0, 1)
+        ax.set_ylim(0, 1)
+        self.artists["graph"] = [a for artists, _ in self._shapes.values() for a in artists]
 
     def compute(self, **values):
         leaves_in = self.leaf_values(values)
@@ -95,24 +147,15 @@ class _GraphFigure(Widget):
         return {"root": root, "output": root.data, "leaves": leaves, "gradients": grads, "numeric": numeric,
                 "nodes": nodes, "structure": self.structure(values)}
 
-    def _redraw_graph(self, root: Value) -> None:
-        """Draw a new graph shape: boxes, circles and arrows from ``draw_graph``, numbers from the pool."""
-        ax = self._axes["graph"]
-        for artist in self._graph_artists:
-            artist.remove()
-        before = set(ax.get_children())
-        draw_graph(root, ax=ax, fontsize=self.FONTSIZE)
-        self._graph_artists = [a for a in ax.get_children() if a not in before]
-        positions, values, _ = graph_layout(root)
-        if len(values) > self.POOL:
-            raise ValueError(f"{type(self).__name__}: the graph has {len(values)} value nodes, more than {self.POOL}")
-        self._positions = [positions[id(v)] for v in values]
-        # the pool's texts replace draw_graph's own texts in the value boxes (the operation symbols stay)
-        boxes = {_position_key(p) for p in self._positions}
-        for text in [a for a in self._graph_artists if isinstance(a, Text)]:
-            if _position_key(text.get_position()) in boxes:
-                text.remove()
-                self._graph_artists.remove(text)
+    def _show_shape(self, key) -> None:
+        """Show the graph shape ``key`` (boxes, circles, arrows); hide the one shown before."""
+        if self._drawn is not None:
+            for artist in self._shapes[self._drawn][0]:
+                artist.set_visible(False)
+        artists, self._positions = self._shapes[key]
+        for artist in artists:
+            artist.set_visible(True)
+        self._drawn = key
 
     @staticmethod
     def node_text(v: Value) -> str:
@@ -122,8 +165,7 @@ class _GraphFigure(Widget):
     def draw(self, d):
         root = d["root"]
         if self._drawn != d["structure"]:
-            self._redraw_graph(root)
-            self._drawn = d["structure"]
+            self._show_shape(d["structure"])
         values = root.topological_order()
         for i, text in enumerate(self.artists["node_texts"]):
             if i < len(values):
@@ -138,8 +180,7 @@ class _GraphFigure(Widget):
             bar.set_color(COLORS[0] if value >= 0 else COLORS[3])
         self.artists["numeric"].set_offsets(np.column_stack([np.arange(len(num)), num]))
         # the scale grows when a bar would not fit and shrinks only when the bars almost vanish: a
-        # saturating unit is then *seen* to lose its gradients, and moving an input costs a blit,
-        # not a full redraw with new ticks
+        # saturating unit is then *seen* to lose its gradients
         need = max(float(np.abs(np.concatenate([g, num])).max()), 1e-6) * 1.1
         current = self._axes["grad"].get_ylim()[1]
         if not need <= current <= 50 * need:
@@ -224,6 +265,9 @@ class ExpressionGraph(_GraphFigure):
     def structure(self, values):
         return values["expression"]
 
+    def structures(self):
+        return [{"expression": key} for key in EXPRESSIONS]
+
     def build(self, values):
         leaves = {n: Value(float(values[n]), n) for n in ("x", "y", "z")}
         f = EXPRESSIONS[values["expression"]][1](leaves["x"], leaves["y"], leaves["z"])
@@ -268,6 +312,10 @@ class NeuronGraph(_GraphFigure):
 
     def structure(self, values):
         return values["activation"], bool(values["loss"])
+
+    def structures(self):
+        return [{"activation": a, "loss": loss} for _, a in self.controls["activation"].options
+                for loss in (False, True)]
 
     def build(self, values):
         neuron = Neuron(2, values["activation"], name="a", rng=0)

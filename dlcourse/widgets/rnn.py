@@ -165,6 +165,9 @@ class GradientFlowThroughTime(Widget):
         gx.legend(fontsize=7, loc="upper left")
         self._gx = gx
         fig.tight_layout()
+        # the time axis spans 0 … T: its ticks and label are repainted with the curves, so a new T
+        # costs a blit, not a redraw of the axes (nothing in the background depends on the x limits)
+        self.artists["time_axis"] = gx.xaxis
 
     def compute(self, radius, T, matrix, nonlinearity, input_scale):
         base = _base_matrices()
@@ -448,7 +451,8 @@ class LSTMGates(Widget):
         self._initial = LastStepRegressor("lstm", 2, ADDING_HIDDEN, rng=gen)
         self._scores = _unit_scores(self._run.models["lstm"], self._run.X_val[:64])
         # the cell axis is scaled per unit over all shown sequences: moving through the sequences
-        # keeps the limits (a blit); only a new unit or network rescales (a full redraw)
+        # keeps the limits; a new unit or network rescales it symmetrically (the zero line stays put)
+        # and its ticks are repainted with the curves, so every move is a blit
         self._peaks = {}
         for trained, model in ((True, self._run.models["lstm"]), (False, self._initial)):
             model(self._run.X_val[:64])
@@ -500,6 +504,7 @@ class LSTMGates(Widget):
             ax.xaxis.set_major_locator(MaxNLocator(integer=True))
         ax_f.set_xlabel("time step t", fontsize=7)
         self._ax_c = ax_c
+        self.artists["cell_axis"] = ax_c.yaxis
 
     def on_control_change(self, name, value):
         if name is None:  # start on the unit that remembers the marked numbers most clearly
