@@ -23,7 +23,7 @@ def dlcourse_step():
     def step():
         opt.zero_grad()
         loss_fn(model(x), y)
-        model.backward(loss_fn.backward())
+        model.backward(loss_fn.backward(), input_grad=False)  # as in fit() and PyTorch: no gradient for the data
         opt.step()
 
     return step

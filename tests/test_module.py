@@ -132,3 +132,24 @@ def test_custom_module_discovers_children_and_parameters():
 
     assert [n for n, _ in Net().named_parameters()] == [
         "blocks.0.weight", "blocks.0.bias", "blocks.1.weight", "blocks.1.bias", "head.weight", "head.bias"]
+
+
+def test_backward_without_the_input_gradient_gives_the_same_parameter_gradients():
+    """Training skips dL/dx of the first layer (the data is not learned); parameters must not notice."""
+    from dlcourse.nn import Conv2d, Flatten, Linear, ReLU, Sequential
+
+    rng = np.random.default_rng(0)
+    for model, shape in [(Sequential(Linear(6, 5, rng=1), ReLU(), Linear(5, 3, rng=2)), (4, 6)),
+                         (Sequential(Flatten(), Linear(12, 3, rng=3)), (2, 3, 4)),
+                         (Sequential(Conv2d(2, 3, 3, padding=1, rng=4), ReLU(), Flatten(), Linear(48, 2, rng=5)),
+                          (2, 2, 4, 4))]:
+        x = rng.standard_normal(shape)
+        dout = rng.standard_normal(model(x).shape)
+        dx = model.backward(dout)
+        full = [p.grad.copy() for p in model.parameters()]
+        model.zero_grad()
+        model(x)
+        assert model.backward(dout, input_grad=False) is None
+        assert dx.shape == x.shape
+        for p, g in zip(model.parameters(), full):
+            np.testing.assert_allclose(p.grad, g, rtol=1e-6)

@@ -212,7 +212,10 @@ class Conv2d(Module):
         self._geom, self._cols, self._fold = g, cols, fold
         return _from_wide(wide, g, None if fold else bias)
 
-    def backward(self, dout):
+    #: ``backward(dout, input_grad=False)`` skips ``dL/dx`` (see ``Sequential.backward``)
+    skips_input_grad = True
+
+    def backward(self, dout, input_grad: bool = True):
         g = self._geom
         dout = float_array("Conv2d.backward", dout, "dout")
         expected = (g.n, self.out_channels, g.ho, g.wo)
@@ -231,6 +234,8 @@ class Conv2d(Module):
         elif self.bias is not None:
             self.bias.accumulate(d_wide.reshape(self.out_channels, -1).sum(axis=1).astype(self.bias.dtype))
         self.weight.accumulate(dw.reshape(self.weight.shape).astype(self.weight.dtype, copy=False))
+        if not input_grad:
+            return None
         dcols = _workspace(self._ws, "dcols", (groups, g.c // groups * g.kh * g.kw, g.m), dtype)
         np.matmul(self._grouped_weight(dtype).transpose(0, 2, 1), d_wide, out=dcols)
         dbuf = _workspace(self._ws, "dx_pad", (g.c, g.n, g.rows * g.row), dtype)

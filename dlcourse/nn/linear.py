@@ -41,13 +41,18 @@ class Linear(Module):
             out += self.bias.data.astype(x.dtype, copy=False)
         return out
 
-    def backward(self, dout):
+    #: ``backward(dout, input_grad=False)`` skips ``dL/dx`` (see ``Sequential.backward``)
+    skips_input_grad = True
+
+    def backward(self, dout, input_grad: bool = True):
         x = self._x
         x2, d2 = x.reshape(-1, self.in_features), dout.reshape(-1, self.out_features)
         # dL/dW = doutᵀ x ; dL/db = Σ_n dout ; dL/dx = dout W   (seed 5.4)
         self.weight.accumulate((d2.T @ x2).astype(self.weight.dtype, copy=False))
         if self.bias is not None:
             self.bias.accumulate(d2.sum(axis=0).astype(self.bias.dtype, copy=False))
+        if not input_grad:
+            return None
         return dout @ self.weight.data.astype(dout.dtype, copy=False)
 
     def extra_repr(self) -> str:

@@ -290,10 +290,21 @@ class Sequential(Module):
             x = layer(x)
         return x
 
-    def backward(self, dout):
-        for layer in reversed(self.layers):
+    def backward(self, dout, input_grad: bool = True):
+        """``dout`` (shape of the output) → ``dx`` (shape of the input); parameter gradients accumulate.
+
+        ``input_grad=False`` (what training needs: the data is not learned) returns None and skips
+        the work nobody uses: the layers before the first one with parameters, and that layer's
+        input gradient when it can skip it (``Linear``, ``Conv2d``: a third of an MLP's backward).
+        """
+        first = 0 if input_grad else next((i for i, layer in enumerate(self.layers)
+                                           if next(layer.parameters(), None) is not None), len(self.layers))
+        for i in range(len(self.layers) - 1, first - 1, -1):
+            layer = self.layers[i]
+            if i == first and not input_grad and getattr(layer, "skips_input_grad", False):
+                return layer.backward(dout, input_grad=False)
             dout = layer.backward(dout)
-        return dout
+        return dout if input_grad else None
 
     def append(self, layer: Module) -> "Sequential":
         self.layers.append(layer)
