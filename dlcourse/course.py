@@ -66,6 +66,15 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _skip_unused_iri_grammar() -> None:
+    """Importing nbformat imports jsonschema, which compiles an IRI grammar (``rfc3987_syntax``, about
+    2 s) for a format checker that neither nbformat's nor nbgrader's schemas use (they have no
+    ``format`` keyword).  Marking the module absent makes jsonschema skip that one checker, in this
+    process only."""
+    if "jsonschema" not in sys.modules:
+        sys.modules.setdefault("rfc3987_syntax", None)
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else argv
     if argv[:1] == ["doctor"]:  # needs no course directory: students run it too
@@ -75,6 +84,7 @@ def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     warnings.filterwarnings("ignore", module="nbgrader")
     warnings.filterwarnings("ignore", message=".*not in session.*")
+    _skip_unused_iri_grammar()
     from dlcourse.grading import authoring, pipeline as P
 
     root = _course_root(args.course)

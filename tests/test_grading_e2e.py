@@ -391,3 +391,33 @@ def test_cli_resumes_after_an_interrupt(graded, tmp_path):
     for s, mtime in done_before.items():   # not graded twice
         assert (course / "autograded" / s / AID / NB).stat().st_mtime == mtime
     assert re.search(r"resume0\s+20/20\s+ok", result.stdout), result.stdout
+
+
+def test_the_command_line_still_validates_notebooks_without_the_iri_grammar():
+    """``dlcourse.course`` skips jsonschema's IRI checker (2 s of start-up); nbformat and nbgrader
+    validation must be unaffected: a valid notebook passes, a broken one is reported."""
+    code = """
+import sys
+from dlcourse.course import _skip_unused_iri_grammar
+_skip_unused_iri_grammar()
+import nbformat
+from dlcourse.grading import pipeline
+from nbgrader.nbgraderformat import ValidationError, MetadataValidator
+assert "rfc3987_syntax" not in sys.modules or sys.modules["rfc3987_syntax"] is None
+nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1")])
+nbformat.validate(nb)
+nb.cells[0]["execution_count"] = "one"
+try:
+    nbformat.validate(nb)
+except nbformat.ValidationError:
+    pass
+else:
+    raise SystemExit("an invalid notebook passed")
+cell = nbformat.v4.new_code_cell("x", metadata={"nbgrader": {"schema_version": 3, "grade": "yes"}})
+try:
+    MetadataValidator().validate_cell(cell)
+except ValidationError:
+    print("ok")
+"""
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stdout + out.stderr
