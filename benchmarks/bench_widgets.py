@@ -15,10 +15,11 @@ reuses what the previous ones computed exactly as in a live session (e.g. moving
 rate does not rerun Newton's method from an unchanged start).  Target (issue 6): p90 of update + render ≤ 150 ms for
 the small demos.  Browser round trip and paint come on top (≈ 7 ms + the frontend; see
 FIELD_NOTES).  Wall time on a shared machine includes waiting for a core, so the process CPU time
-of each move is reported too (on an idle machine the two agree).  BLAS runs single-threaded
-unless ``OPENBLAS_NUM_THREADS`` is already set: the matrices of these demos are tiny, and on a
-shared or busy 2-core machine OpenBLAS threads only contend (a 256×64 @ 64×64 product took 17 ms
-with 2 threads under load, 0.25 ms with one).  Running a subset (``bench_widgets.py Name ...``)
+of each move is reported too (on an idle machine the two agree).  BLAS keeps its default thread
+count, as in a student's kernel: the widgets themselves run each update with one BLAS thread
+(``base._one_blas_thread``; the matrices of these demos are tiny, and on a 2-core machine a
+second OpenBLAS thread only adds synchronisation — a 256×64 @ 64×64 product took 17 ms with 2
+threads under load, 0.25 ms with one).  Running a subset (``bench_widgets.py Name ...``)
 replaces only those widgets' rows in ``results/widgets.json``.
 No PyTorch column: there is no PyTorch counterpart to a notebook figure.
 """
@@ -30,15 +31,16 @@ import os
 import sys
 import time
 
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-os.environ.setdefault("OMP_NUM_THREADS", "1")
-
 import matplotlib  # noqa: E402
 
 matplotlib.use("Agg")
 
 import numpy as np  # noqa: E402
 from PIL import Image  # noqa: E402
+from threadpoolctl import threadpool_info  # noqa: E402
+
+#: what the kernel's BLAS uses outside widget updates (reported with the results)
+BLAS_THREADS = max((lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"), default=None)
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import RESULTS, write_rows  # noqa: E402
@@ -186,7 +188,7 @@ def time_widget(name: str, rounds: int = 3) -> dict:
             "p50_ms": float(p50), "p90_ms": float(p90), "update_p50_ms": float(np.percentile(update_ms, 50)),
             "update_p90_ms": float(np.percentile(update_ms, 90)), "moves": len(total_ms),
             "cpu_p50_ms": float(np.percentile(cpu_ms, 50)), "cpu_p90_ms": float(np.percentile(cpu_ms, 90)),
-            "full_redraws": full_draws, "blas_threads": os.environ.get("OPENBLAS_NUM_THREADS")}
+            "full_redraws": full_draws, "blas_threads_outside_updates": BLAS_THREADS}
 
 
 def merged(rows: list[dict]) -> list[dict]:

@@ -88,6 +88,27 @@ def test_base_figure_is_not_registered_with_pyplot_and_displays_without_ipympl()
     w.close()
 
 
+def test_updates_run_with_one_blas_thread_and_leave_the_kernel_setting_alone():
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    def blas_threads():
+        return [lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"]
+
+    class Probe(Counter):
+        def compute(self, a, b):
+            return {"threads": blas_threads()}
+
+        def draw(self, d):
+            pass
+
+    with threadpool_limits(limits=2, user_api="blas"):  # what a kernel on two cores has
+        w = Probe()
+        w.controls["a"].value = 4
+        assert w.data["threads"] and set(w.data["threads"]) == {1}
+        assert set(blas_threads()) == {2}
+    w.close()
+
+
 def test_ipympl_sends_no_frame_before_the_browser_view_exists_and_then_blits():
     """A frame sent before the front-end's "initialized" message leaves a 0x0 figure for good."""
     plt.switch_backend("module://ipympl.backend_nbagg")

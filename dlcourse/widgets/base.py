@@ -106,6 +106,21 @@ def select_multiple(options: Sequence, value: Sequence, description: str, rows: 
                             style=_STYLE, layout=_LAYOUT)
 
 
+_blas = None
+
+
+def _one_blas_thread():
+    """BLAS limited to one thread for the duration: a widget's matrices are tiny (64×64, a few
+    hundred rows), where a second OpenBLAS thread only adds synchronisation — on two cores it made
+    the slowest moves 20–45 % slower (benchmarks/bench_widgets.py)."""
+    global _blas
+    if _blas is None:
+        from threadpoolctl import ThreadpoolController
+
+        _blas = ThreadpoolController()
+    return _blas.limit(limits=1, user_api="blas")
+
+
 # -- the base class ----------------------------------------------------------------------------------------
 class Widget:
     """One interactive figure: controls + a matplotlib figure updated in place.
@@ -214,8 +229,9 @@ class Widget:
     def update(self) -> None:
         """Recompute the model and redraw the figure in place."""
         t0 = time.perf_counter()
-        self.data = self.compute(**self.values)
-        self.draw(self.data)
+        with _one_blas_thread():
+            self.data = self.compute(**self.values)
+            self.draw(self.data)
         self.error = None
         self.status.value = self.summary(self.data)
         self._repaint()
