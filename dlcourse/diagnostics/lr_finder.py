@@ -16,7 +16,7 @@ import numpy as np
 from .. import _rng, mistakes
 from ..data.loader import DataLoader
 from ..nn.losses import CrossEntropyLoss, Loss, MSELoss
-from ..nn.module import Module
+from ..nn.module import Module, backward_to_parameters
 from ..optim import Adam
 
 SEED_LRS = (1e-1, 1e-2, 1e-3, 1e-4)
@@ -126,7 +126,7 @@ def find_learning_rate(model_factory: Callable[[], Module], train_data, *, lrs: 
                 if not np.isfinite(loss):
                     mistakes.forget_forwards(model)
                     break
-                model.backward(loss_fn.backward())
+                backward_to_parameters(model, loss_fn.backward())
                 opt.step()
         start = float(curve[0])  # before any update: the initial loss
         end = float(np.median(curve[-10:]))  # robust to a single spiking minibatch

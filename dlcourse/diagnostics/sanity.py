@@ -14,7 +14,7 @@ import numpy as np
 
 from .. import _rng, mistakes
 from ..nn.losses import BCELoss, CrossEntropyLoss, Loss, MSELoss
-from ..nn.module import Module
+from ..nn.module import Module, backward_to_parameters
 from ..optim import Adam
 
 
@@ -136,7 +136,7 @@ def overfit_small_sample(model_factory: Callable[[], Module], X, y, *, loss_fn: 
                 loss = float(loss_fn(out, yb))
                 if it == 1:
                     initial = loss
-                model.backward(loss_fn.backward())
+                backward_to_parameters(model, loss_fn.backward())
                 opt.step()
                 if it % 10 == 0 or it == max_iterations:
                     acc = _train_accuracy(model, loss_fn, xb, yb) if classify else None

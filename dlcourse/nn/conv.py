@@ -212,9 +212,6 @@ class Conv2d(Module):
         self._geom, self._cols, self._fold = g, cols, fold
         return _from_wide(wide, g, None if fold else bias)
 
-    #: ``backward(dout, input_grad=False)`` skips ``dL/dx`` (see ``Sequential.backward``)
-    skips_input_grad = True
-
     def backward(self, dout, input_grad: bool = True):
         g = self._geom
         dout = float_array("Conv2d.backward", dout, "dout")

@@ -41,9 +41,6 @@ class Linear(Module):
             out += self.bias.data.astype(x.dtype, copy=False)
         return out
 
-    #: ``backward(dout, input_grad=False)`` skips ``dL/dx`` (see ``Sequential.backward``)
-    skips_input_grad = True
-
     def backward(self, dout, input_grad: bool = True):
         x = self._x
         x2, d2 = x.reshape(-1, self.in_features), dout.reshape(-1, self.out_features)

@@ -10,10 +10,12 @@ except that backpropagation is explicit:
 """
 from __future__ import annotations
 
+import inspect
 import io
 import os
 import tempfile
 from collections import OrderedDict
+from functools import lru_cache
 from typing import Callable, Iterator
 
 import numpy as np
@@ -295,13 +297,14 @@ class Sequential(Module):
 
         ``input_grad=False`` (what training needs: the data is not learned) returns None and skips
         the work nobody uses: the layers before the first one with parameters, and that layer's
-        input gradient when it can skip it (``Linear``, ``Conv2d``: a third of an MLP's backward).
+        input gradient when its ``backward`` takes ``input_grad`` (``Linear``, ``Conv2d``: a third of an
+        MLP's backward; a subclass that overrides ``backward(dout)`` is simply asked for ``dx``).
         """
         first = 0 if input_grad else next((i for i, layer in enumerate(self.layers)
                                            if next(layer.parameters(), None) is not None), len(self.layers))
         for i in range(len(self.layers) - 1, first - 1, -1):
             layer = self.layers[i]
-            if i == first and not input_grad and getattr(layer, "skips_input_grad", False):
+            if i == first and not input_grad and _can_skip_input_grad(type(layer)):
                 return layer.backward(dout, input_grad=False)
             dout = layer.backward(dout)
         return dout if input_grad else None
@@ -342,3 +345,17 @@ class Flatten(Module):
 
     def extra_repr(self) -> str:
         return f"start_dim={self.start_dim}"
+
+
+def backward_to_parameters(model: Module, dout) -> None:
+    """``model.backward(dout)`` for training: the gradients of the parameters, without the input
+    gradient when the model can skip it (the data is not learned; see ``Sequential.backward``)."""
+    if isinstance(model, Sequential):
+        model.backward(dout, input_grad=False)
+    else:
+        model.backward(dout)
+
+
+@lru_cache(maxsize=None)
+def _can_skip_input_grad(cls: type) -> bool:
+    return "input_grad" in inspect.signature(cls.backward).parameters

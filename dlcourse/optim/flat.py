@@ -13,7 +13,7 @@ from typing import Callable
 
 import numpy as np
 
-from ..nn.module import Module
+from ..nn.module import Module, backward_to_parameters
 from .second_order import OptimizeResult, lbfgs
 
 __all__ = ["flatten_params", "flatten_grads", "set_flat_params", "fit_full_batch_lbfgs"]
@@ -90,7 +90,7 @@ def fit_full_batch_lbfgs(model: Module, loss_fn: Module, X, y, *, m: int = 10, m
             result = (np.inf, None)
         else:
             loss = float(loss_fn(pred, y))
-            model.backward(loss_fn.backward())
+            backward_to_parameters(model, loss_fn.backward())
             result = (loss, flatten_grads(model))
         cache.clear()  # only the latest point is ever re-requested
         cache[key] = result

@@ -11,7 +11,7 @@ import numpy as np
 from .. import _rng, mistakes
 from ..data.loader import DataLoader
 from ..nn.losses import BCELoss, Loss
-from ..nn.module import Module, Sequential
+from ..nn.module import Module, backward_to_parameters
 from .callbacks import Callback, load_checkpoint
 from .history import History
 
@@ -145,7 +145,7 @@ def fit(model: Module, loss_fn: Loss, optimizer, train_data, *, epochs: int = 10
                     if not np.isfinite(loss):
                         diverged = True
                         break
-                    _backward_to_parameters(model, loss_fn.backward())
+                    backward_to_parameters(model, loss_fn.backward())
                 if penalty is not None:
                     loss += penalty(params)
                     penalty.backward(params)
@@ -183,11 +183,3 @@ def fit(model: Module, loss_fn: Loss, optimizer, train_data, *, epochs: int = 10
     for cb in callbacks:
         cb.on_train_end(state)
     return history
-
-
-def _backward_to_parameters(model, dout) -> None:
-    """``model.backward(dout)`` without the input gradient when the model can skip it (the data is not learned)."""
-    if isinstance(model, Sequential):
-        model.backward(dout, input_grad=False)
-    else:
-        model.backward(dout)

@@ -52,6 +52,7 @@ from matplotlib.layout_engine import PlaceHolderLayoutEngine
 from matplotlib.transforms import Bbox
 
 from ..nn.dropout import Dropout
+from ..nn.module import backward_to_parameters
 from ..nn.norm import _BatchNormBase
 
 __all__ = ["Widget", "float_slider", "log_slider", "int_slider", "dropdown", "checkbox", "toggle_buttons",
@@ -498,7 +499,7 @@ def train_full_batch(model, loss_fn, optimizer, X, y, steps: int, *, penalty=Non
             if not np.all(np.isfinite(out)):
                 break
             loss = loss_fn(out, y)
-            model.backward(loss_fn.backward())
+            backward_to_parameters(model, loss_fn.backward())
             if penalty is not None:
                 loss += penalty(params)
                 penalty.backward(params)

@@ -22,6 +22,7 @@ from matplotlib.ticker import MaxNLocator
 from .. import nn
 from ..data import adding_baseline_mse, make_adding_problem
 from ..nn import rnn_step_backward, rnn_step_forward
+from ..nn.module import backward_to_parameters
 from ..optim import Adam
 from .base import COLORS, Widget, checkbox, dropdown, float_slider, int_slider, set_limits
 
@@ -311,7 +312,7 @@ def adding_run(T: int = DEFAULT_T, steps: int | None = None, progress: bool = Fa
             x, y = make_adding_problem(ADDING_BATCH, T, rng=gen)
             opt.zero_grad()
             loss_fn(model(x), y)
-            model.backward(loss_fn.backward())
+            backward_to_parameters(model, loss_fn.backward())
             opt.step()
             if bar is not None:
                 bar.update(1)

@@ -28,6 +28,7 @@ from .. import nn, tuning
 from ..data import load_digits
 from ..diagnostics import diagnose
 from ..nn import init
+from ..nn.module import backward_to_parameters
 from ..optim import SGD
 from .base import (COLORS, Widget, dropdown, float_slider, int_slider, log_slider, set_limits,
                    train_full_batch)
@@ -92,7 +93,7 @@ def _full_batch_epochs(model, optimizer, X, y, X_val, y_val, epochs: int) -> dic
                 rows.append((np.nan, np.nan, np.nan, np.nan))
                 break
             loss = loss_fn(out, y)
-            model.backward(loss_fn.backward())
+            backward_to_parameters(model, loss_fn.backward())
             optimizer.step()
             train_acc = float(np.mean(out.argmax(axis=1) == y))
             model.eval()
@@ -685,7 +686,7 @@ def _train_init(model, X, y, lr: float, steps: int) -> np.ndarray:
             loss = loss_fn(out, y)
             if not np.isfinite(loss):
                 break
-            model.backward(loss_fn.backward())
+            backward_to_parameters(model, loss_fn.backward())
             opt.step()
             losses.append(loss)
     model.eval()
