@@ -165,8 +165,8 @@ class FreezeExplorer(Widget):
         # the network as a stack of boxes, input at the bottom
         self._n_boxes = 5
         self.artists["boxes"] = []
-        self._box_text = []  # static: they change only with the network (a full redraw anyway)
-        self._shown_network = None
+        # the labels change with the network: repainted with the boxes, so a switch costs no redraw
+        self._box_text = self.artists["box_text"] = []
         for i in range(self._n_boxes):
             # the label sits beside its box: the boxes are repainted on every move, the labels are not
             box = FancyBboxPatch((0.02, 0.06 + i * 0.18), 0.2, 0.14, boxstyle="round,pad=0.01", fc=FROZEN_COLOR,
@@ -196,6 +196,11 @@ class FreezeExplorer(Widget):
         self.artists["here"], = cx.plot([], [], "*", color="#ffd92f", mec="k", ms=14, zorder=4)
         cx.axhline(0.25, color="0.6", lw=0.8, ls=":")
         cx.set_ylim(0.2, 1.0)
+        # one axis for every network's sizes: switching networks moves points, not the axis
+        every_size = sorted(set().union(*SIZES.values()))
+        cx.set_xlim(every_size[0] / 1.5, every_size[-1] * 1.5)
+        cx.xaxis.set_major_locator(FixedLocator(every_size))
+        cx.set_xticklabels([str(n) for n in every_size])
         cx.xaxis.set_minor_locator(NullLocator())
         cx.set_xlabel("labelled samples per class")
         self._cx = cx
@@ -230,10 +235,8 @@ class FreezeExplorer(Widget):
 
     def draw(self, d):
         n_layers = len(d["layers"])
-        if d["network"] != self._shown_network:  # static text: changing it marks the figure for a full draw
-            for i, text in enumerate(self._box_text):
-                text.set_text(d["layers"][i] if i < n_layers else "")
-            self._shown_network = d["network"]
+        for i, text in enumerate(self._box_text):
+            text.set_text(d["layers"][i] if i < n_layers else "")
         for i, box in enumerate(self.artists["boxes"]):
             box.set_visible(i < n_layers)
             if i < n_layers:
@@ -249,11 +252,6 @@ class FreezeExplorer(Widget):
         self.artists["by_size"].set_data(sizes, d["by_size"])
         self.artists["scratch_by_size"].set_data(sizes, d["scratch_by_size"])
         self.artists["here"].set_data([d["n_per_class"]], [d["by_size"][list(sizes).index(d["n_per_class"])]])
-        lim = (sizes[0] / 1.5, sizes[-1] * 1.5)
-        if not np.allclose(self._cx.get_xlim(), lim):
-            self._cx.set_xlim(*lim)
-            self._cx.xaxis.set_major_locator(FixedLocator(sizes))
-            self._cx.set_xticklabels([str(s) for s in sizes])
 
     def summary(self, d):
         acc = d["accuracy"][d["frozen"]]
