@@ -36,6 +36,9 @@ c.SandboxKernelManager.sandbox_user = "dlcourse-grader"   # created with useradd
 c.SandboxKernelManager.drop_privileges = "auto"      # as root: run kernels as sandbox_user
 # made inaccessible to "other" users before a sandboxed kernel starts: the gradebook, sources, submissions
 c.SandboxKernelManager.private_paths = [str(HERE), str(HERE.parent / "solutions")]
+# `python -m dlcourse.course autograde` forks each kernel from a server that imported ipykernel,
+# numpy and dlcourse once (dlcourse.grading.forkserver); `nbgrader autograde` starts them afresh.
+# c.SandboxKernelManager.fork_server = False        # uncomment to start every kernel afresh in both
 
 # -- autograde: sanitize, restore, execute -----------------------------------------------------------
 c.Autograde.sanitize_preprocessors = [
