@@ -154,7 +154,7 @@ BLIT_MOVES = [
     (widgets.ActivationExplorer, "activation", "relu", True),
     (widgets.LossExplorer, "outliers", 6, True),
     (widgets.OptimizerRace, "lr", 2e-3, True),
-    (widgets.OptimizerRace, "surface", "beale", True),  # surface, limits, ticks and title are repainted with the paths
+    (widgets.OptimizerRace, "surface", "beale", False),  # a new background and new limits: a full redraw
     (widgets.ScheduleExplorer, "schedule", "exponential", None),
     (widgets.RegularizationPlayground, "dropout", 0.3, True),
     (widgets.PlaygroundTrainer, "activation", "relu", None),

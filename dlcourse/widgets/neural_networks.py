@@ -486,11 +486,6 @@ class OptimizerRace(Widget):
         self._ax, self._bx = ax, bx
         self._shown_surface = None
         fig.tight_layout()
-        # a new surface changes the picture, the limits, the ticks and the title of the left axes: all
-        # repainted with the paths, so switching surfaces costs a blit instead of a redraw of the axes
-        # (all three title slots: placing the centre one moves the other two)
-        self.artists.update(surface=self._background_image, minima=self._minima, theta1_axis=ax.xaxis,
-                            theta2_axis=ax.yaxis, surface_title=[ax.title, ax._left_title, ax._right_title])
 
     def _show_surface(self, key):
         if self._shown_surface == key:
