@@ -153,3 +153,25 @@ def test_backward_without_the_input_gradient_gives_the_same_parameter_gradients(
         assert dx.shape == x.shape
         for p, g in zip(model.parameters(), full):
             np.testing.assert_allclose(p.grad, g, rtol=1e-6)
+
+
+def test_training_backward_skips_the_input_gradient_wherever_the_model_can():
+    from dlcourse.nn import Conv2d, Linear, ReLU, Sequential
+    from dlcourse.nn.module import backward_to_parameters
+
+    class PlantedBug(Linear):  # overrides backward(dout) without input_grad: still trained
+        def backward(self, dout):
+            return super().backward(dout)
+
+    rng = np.random.default_rng(1)
+    for model, shape in [(Linear(4, 3, rng=0), (5, 4)), (Conv2d(1, 2, 3, rng=0), (2, 1, 5, 5)),
+                         (Sequential(Linear(4, 3, rng=0), ReLU()), (5, 4)), (PlantedBug(4, 3, rng=0), (5, 4))]:
+        x = rng.standard_normal(shape)
+        dout = rng.standard_normal(model(x).shape)
+        model.backward(dout)
+        expected = [p.grad.copy() for p in model.parameters()]
+        model.zero_grad()
+        model(x)
+        backward_to_parameters(model, dout)
+        for p, g in zip(model.parameters(), expected):
+            np.testing.assert_allclose(p.grad, g, rtol=1e-6)

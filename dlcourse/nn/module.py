@@ -350,7 +350,7 @@ class Flatten(Module):
 def backward_to_parameters(model: Module, dout) -> None:
     """``model.backward(dout)`` for training: the gradients of the parameters, without the input
     gradient when the model can skip it (the data is not learned; see ``Sequential.backward``)."""
-    if isinstance(model, Sequential):
+    if _can_skip_input_grad(type(model)):
         model.backward(dout, input_grad=False)
     else:
         model.backward(dout)

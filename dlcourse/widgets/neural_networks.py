@@ -23,6 +23,7 @@ from .. import mistakes, nn
 from .._rng import get_rng
 from ..data import DataLoader, make_blobs, make_circles, make_moons, make_spirals
 from ..nn import init
+from ..nn.module import backward_to_parameters
 from ..optim import (SGD, Adam, ExponentialDecay, InverseSqrtDecay, InverseTimeDecay, L1Penalty, L2Penalty,
                      ManualSchedule, RMSprop, StepDecay, second_order, surfaces)
 from .base import (CLASS_COLORS, COLORS, Widget, checkbox, dropdown, float_slider, grid_points, int_slider,
@@ -606,7 +607,7 @@ def _train_with_schedule(key: str, lr0: float, t: float, step_size: int, epochs:
                 if not np.all(np.isfinite(out)):
                     break  # diverged: the curve ends here
                 loss_fn(out, yb)
-                model.backward(loss_fn.backward())
+                backward_to_parameters(model, loss_fn.backward())
                 opt.step()
             out = model(X)
             if not np.all(np.isfinite(out)):
