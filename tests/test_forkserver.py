@@ -100,7 +100,7 @@ def test_each_forked_kernel_is_fresh_and_sandboxed(tmp_path):
         if os.geteuid() == 0:
             assert facts["uid"] != 0, "the forked kernel kept root"
     assert first["pid"] != second["pid"] and not second["leftover"], "state leaked from one kernel to the next"
-    assert not _alive(first["pid"]) and not _alive(second["pid"])
+    assert _wait_gone(first["pid"]) and _wait_gone(second["pid"]), "a kernel outlived its shutdown"
 
 
 def test_an_interrupt_reaches_the_forked_kernel(tmp_path):
