@@ -36,10 +36,8 @@ same zlib, identical bytes):
 from __future__ import annotations
 
 import argparse
-import gzip
 import io
 import secrets
-import struct
 import sys
 import zipfile
 from pathlib import Path
@@ -48,6 +46,8 @@ import numpy as np
 
 SEED = 20250808
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "scripts"))
+from build_datasets import read_idx  # noqa: E402  (the reader the bundled datasets are built with)
 FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")
 BUNDLED = ROOT / "dlcourse" / "data" / "files" / "fashion_mnist_subset.npz"
 INPUTS = ROOT / "assignments" / "source" / "08_challenge" / "heldout_inputs.npz"
@@ -63,16 +63,6 @@ TARGET_CLASSIFIER = 0.83
 #: fine-tuning the pretrained MNIST-1D CNN on 10 signals per class reaches ~0.87 on digits 6-9; the
 #: same network trained from scratch on them ~0.74
 TARGET_TRANSFER = 0.82
-
-
-def read_idx(path: Path) -> np.ndarray:
-    """An idx file of unsigned bytes (the MNIST format), gzipped or not."""
-    raw = gzip.decompress(path.read_bytes()) if path.suffix == ".gz" else path.read_bytes()
-    zero, code, ndim = struct.unpack(">HBB", raw[:4])
-    if zero != 0 or code != 0x08:
-        raise ValueError(f"{path}: not an unsigned-byte idx file")
-    dims = struct.unpack(">" + "I" * ndim, raw[4:4 + 4 * ndim])
-    return np.frombuffer(raw, dtype=np.uint8, offset=4 + 4 * ndim).reshape(dims)
 
 
 def write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:

@@ -93,17 +93,6 @@ for _m in _pu.iter_modules(_dw.__path__):
 """
 
 
-def widget_notebook(widget: str, target: Path) -> None:
-    import nbformat
-
-    nb = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
-                                                           "language": "python"}})
-    nb.cells = [nbformat.v4.new_code_cell("%matplotlib widget\nimport dlcourse\nfrom dlcourse import widgets\n"
-                                          "dlcourse.seed(0)"),
-                nbformat.v4.new_code_cell(f"w = widgets.{widget}()\nw")]
-    nbformat.write(nb, target)
-
-
 async def wait_idle(page, seconds: float = 0.3, timeout: float = MOVE_TIMEOUT_S) -> None:
     """Until the kernel has been idle for ``seconds``."""
     end, since = time.monotonic() + timeout, None
@@ -138,7 +127,7 @@ async def measure(widget: str, repeats: int, warmup: int = WARMUP) -> dict:
     tmp = Path(tempfile.mkdtemp(prefix="dlcourse-latency-"))
     root = tmp / "root"
     root.mkdir()
-    widget_notebook(widget, root / "latency.ipynb")
+    bs.single_widget_page(widget, root / "latency.ipynb")
     server = bs.start_server("lab", root, tmp / "home", timeout=240)
     deadline = bs.Deadline(900)
     try:

@@ -285,14 +285,14 @@ def widget_page(source: Path, target: Path) -> str:
 
 
 def single_widget_page(widget: str, target: Path) -> None:
-    """A notebook that shows ``widgets.<widget>()`` and nothing else."""
+    """A notebook that shows ``widgets.<widget>()`` (as ``w``, for the kernel to inspect) and nothing else."""
     import nbformat
 
     page = nbformat.v4.new_notebook(metadata={"kernelspec": {"name": "python3", "display_name": "Python 3",
                                                              "language": "python"}})
     page.cells = [nbformat.v4.new_code_cell("%matplotlib widget\nimport dlcourse\nfrom dlcourse import widgets\n"
                                             "dlcourse.seed(0)"),
-                  nbformat.v4.new_code_cell(f"widgets.{widget}()")]
+                  nbformat.v4.new_code_cell(f"w = widgets.{widget}()\nw")]
     nbformat.write(page, target)
 
 

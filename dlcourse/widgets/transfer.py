@@ -39,7 +39,7 @@ SIZES = {"mnist1d_cnn_6class": (2, 5, 10, 20, 50), "fashion_cnn_6class": (2, 5, 
 SEEDS = (0, 1, 2)
 
 #: where :func:`build_freeze_table`'s result is stored (``python -m dlcourse.widgets.transfer`` rewrites it)
-TABLE_FILE = Path(transfer.__file__).parent / "models" / "pretrained" / "freeze_sweeps.json"
+TABLE_FILE = transfer.PRETRAINED_DIR / "freeze_sweeps.json"
 
 
 def _load_table(path: Path = TABLE_FILE) -> dict[str, dict[int, list[dict]]]:
