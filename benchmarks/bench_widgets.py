@@ -17,7 +17,7 @@ the small demos.  Browser round trip and paint come on top (≈ 7 ms + the front
 FIELD_NOTES).  Wall time on a shared machine includes waiting for a core, so the process CPU time
 of each move is reported too (on an idle machine the two agree).  BLAS keeps its default thread
 count, as in a student's kernel: the widgets themselves run each update with one BLAS thread
-(``base._one_blas_thread``; the matrices of these demos are tiny, and on a 2-core machine a
+(``dlcourse._threads.one_blas_thread``; the matrices of these demos are tiny, and on a 2-core machine a
 second OpenBLAS thread only adds synchronisation — a 256×64 @ 64×64 product took 17 ms with 2
 threads under load, 0.25 ms with one).  Running a subset (``bench_widgets.py Name ...``)
 replaces only those widgets' rows in ``results/widgets.json``.

@@ -151,6 +151,59 @@ def test_gradients_of_initial_states(cls):
         assert relative_error(grad, numeric) < 1e-7
 
 
+def test_lstm_reuses_its_work_buffer_safely_across_shapes_and_dtypes():
+    """The backward pass keeps one work array between calls; new shapes and dtypes must not see stale data."""
+    reused = LSTM(3, 4, rng=5)
+    for n, t, dtype in [(2, 6, np.float64), (3, 6, np.float64), (2, 9, np.float32), (2, 6, np.float64)]:
+        x, dout = randn((n, t, 3), n + t).astype(dtype), randn((n, t, 4), 7).astype(dtype)
+        fresh = LSTM(3, 4, rng=5)
+        for layer in (reused, fresh):
+            layer.zero_grad()
+            layer.to(dtype)
+            layer(x)
+        np.testing.assert_array_equal(reused.backward(dout), fresh.backward(dout))
+        np.testing.assert_array_equal(reused.weight_hh.grad, fresh.weight_hh.grad)
+
+
+def test_lstm_local_grads_agree_in_both_layouts():
+    """The same formulas serve the batch-major step functions and the feature-major layer."""
+    from dlcourse.nn.recurrent import lstm_gates, lstm_local_grads
+
+    gates = lstm_gates(randn((5, 12), 1))                      # (N, 4H), H = 3
+    c_prev, tanh_c = randn((5, 3), 2), np.tanh(randn((5, 3), 3))
+    p, k = lstm_local_grads(gates, c_prev, tanh_c)
+    p_fm, k_fm = lstm_local_grads(gates.T.copy(), c_prev.T.copy(), tanh_c.T.copy(), axis=-2)
+    np.testing.assert_allclose(p_fm, p.T, rtol=1e-14)
+    np.testing.assert_allclose(k_fm, k.T, rtol=1e-14)
+    np.testing.assert_allclose(lstm_gates(randn((5, 12), 1).T.copy(), axis=-2), gates.T, rtol=1e-14)
+
+
+@pytest.mark.parametrize("cls", [RNN, LSTM])
+def test_time_loops_use_one_blas_thread_and_restore_the_setting(cls, monkeypatch):
+    from threadpoolctl import threadpool_info, threadpool_limits
+
+    import dlcourse.nn.recurrent as recurrent
+
+    def blas_threads():
+        return {lib["num_threads"] for lib in threadpool_info() if lib["user_api"] == "blas"}
+
+    seen = []
+    real_matmul = np.matmul
+
+    def spy(*args, **kwargs):
+        seen.append(blas_threads())
+        return real_matmul(*args, **kwargs)
+
+    layer = cls(3, 4, rng=0)
+    x = randn((2, 3, 3), 0).astype(np.float32)
+    with threadpool_limits(limits=2, user_api="blas"):
+        monkeypatch.setattr(recurrent.np, "matmul", spy)
+        layer.backward(np.ones_like(layer(x)))
+        monkeypatch.undo()
+        assert blas_threads() == {2}
+    assert seen and {1} in seen                                  # the per-step products
+
+
 def test_parameter_gradients_accumulate():
     lstm = LSTM(2, 3, rng=0).double()
     x, dout = randn((2, 4, 2), 1), randn((2, 4, 3), 2)

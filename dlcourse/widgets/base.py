@@ -51,6 +51,7 @@ from matplotlib.image import AxesImage, _draw_list_compositing_images
 from matplotlib.layout_engine import PlaceHolderLayoutEngine
 from matplotlib.transforms import Bbox
 
+from .._threads import one_blas_thread
 from ..nn.dropout import Dropout
 from ..nn.module import backward_to_parameters
 from ..nn.norm import _BatchNormBase
@@ -105,21 +106,6 @@ def checkbox(value: bool, description: str) -> W.Checkbox:
 def select_multiple(options: Sequence, value: Sequence, description: str, rows: int = 6) -> W.SelectMultiple:
     return W.SelectMultiple(options=options, value=tuple(value), description=description, rows=rows,
                             style=_STYLE, layout=_LAYOUT)
-
-
-_blas = None
-
-
-def _one_blas_thread():
-    """BLAS limited to one thread for the duration: a widget's matrices are tiny (64×64, a few
-    hundred rows), where a second OpenBLAS thread only adds synchronisation — on two cores it made
-    the slowest moves 20–45 % slower (benchmarks/bench_widgets.py)."""
-    global _blas
-    if _blas is None:
-        from threadpoolctl import ThreadpoolController
-
-        _blas = ThreadpoolController()
-    return _blas.limit(limits=1, user_api="blas")
 
 
 # -- the base class ----------------------------------------------------------------------------------------
@@ -230,7 +216,7 @@ class Widget:
     def update(self) -> None:
         """Recompute the model and redraw the figure in place."""
         t0 = time.perf_counter()
-        with _one_blas_thread():
+        with one_blas_thread():
             self.data = self.compute(**self.values)
             self.draw(self.data)
         self.error = None
