@@ -29,7 +29,7 @@ from common import torch_or_none, write_rows  # noqa: E402
 from dlcourse.nn import LSTM, RNN  # noqa: E402
 
 N, T, D, H = 32, 50, 10, 64
-BLOCKS, PER_BLOCK = 8, 10
+BLOCKS, PER_BLOCK = 16, 10
 
 
 def median_ms(*fns, clock=time.perf_counter, blocks: int = BLOCKS, per_block: int = PER_BLOCK) -> list[float]:

@@ -6,8 +6,9 @@ ipywidgets observer) and each update is timed end to end:
 * **update** — ``compute`` (retraining the model), ``draw`` (moving the artists) and the repaint
   of the Agg canvas: a blit of the data over the cached background, or a full draw when the
   move changed the axes (counted as "full redraws");
-* **PNG** — what ipympl then does in the kernel to send the frame: a PNG of the changed region
-  (a full frame is encoded here, the upper bound).
+* **PNG** — what ipympl then does in the kernel to send the frame: a PNG of the frame in which
+  the pixels that did not change are zeroed (matplotlib's ``get_diff_image``, which ipympl uses;
+  ``FrameEncoder`` below does the same).
 
 The caches that remember earlier results (fits, optimizer paths, schedules) are cleared at the
 start of every round of moves, so no move profits from an earlier round; within a round a move
@@ -133,11 +134,25 @@ MOVES.update({
 CACHES += [cnnw._pool_inputs, cnnw._allocated_parameters]
 
 
-def encode_png(fig) -> None:
-    """What ipympl does after the widget painted its frame: encode it as a PNG (the changed region;
-    a full frame is the upper bound measured here)."""
-    with io.BytesIO() as buffer:
-        Image.fromarray(np.asarray(fig.canvas.buffer_rgba())).save(buffer, format="png")
+class FrameEncoder:
+    """What ipympl does after the widget painted its frame (``FigureCanvasWebAggCore.get_diff_image``):
+    compare the canvas with the frame sent last, zero the pixels that did not change, and encode the
+    rest as a PNG; the browser paints it over the previous frame.  The first frame is sent whole."""
+
+    def __init__(self) -> None:
+        self._last = None
+
+    def encode(self, fig) -> int:
+        pixels = np.asarray(fig.canvas.buffer_rgba())
+        frame = pixels.view(np.uint32).squeeze(2)
+        if self._last is None or frame.shape != self._last.shape or (pixels[:, :, 3] != 255).any():
+            output = frame
+        else:
+            output = np.where(frame != self._last, frame, 0)
+        self._last = frame.copy()
+        with io.BytesIO() as buffer:
+            Image.fromarray(output.view(np.uint8).reshape(*output.shape, 4)).save(buffer, format="png")
+            return buffer.tell()
 
 
 def reference_ms() -> float:
@@ -161,17 +176,19 @@ def time_widget(name: str, rounds: int = 3) -> dict:
     w = getattr(widgets, name)()
     initial = w.values
     update_ms, total_ms, cpu_ms, full_draws, frames = [], [], [], 0, 0
+    encoder = FrameEncoder()
     for r in range(rounds + 1):  # round 0 warms up
         for cache in CACHES:  # every round starts like a fresh session showing the initial state
             cache.cache_clear()
         w.set(**initial)  # untimed: every round makes the same moves from the same state
+        encoder.encode(w.figure)
         for control, value in MOVES[name]:
             ctl = w.controls[control]
             draws_before = w.full_draws
             c0, t0 = time.process_time(), time.perf_counter()
             ctl.value = value  # compute + draw + repaint (a blit, or a full draw if the axes changed)
             t1 = time.perf_counter()
-            encode_png(w.figure)
+            encoder.encode(w.figure)
             c2, t2 = time.process_time(), time.perf_counter()
             if w.error is not None:
                 raise RuntimeError(f"{name}.{control} = {value!r}: {w.error!r}")

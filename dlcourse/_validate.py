@@ -17,7 +17,7 @@ def float_array(owner: str, x, name: str = "input") -> np.ndarray:
             x = np.asarray(x)
         except Exception as err:  # ragged lists and the like
             raise TypeError(f"{owner} expected a numpy array as {name}, got {type(x).__name__}") from err
-    if not np.issubdtype(x.dtype, np.floating):
+    if x.dtype.kind != "f":  # float16/32/64; np.issubdtype says the same at 8x the cost, on every layer call
         raise TypeError(
             f"{owner} expected a floating-point {name} (float32 or float64), got dtype {x.dtype}; "
             f"convert it with .astype(np.float32)"

@@ -337,11 +337,11 @@ def first_order_path(surface: Surface, optimizer_factory: Callable, x0=None, ste
         for _ in range(steps):
             opt.zero_grad()
             g = np.asarray(surface.grad(p.data), dtype=np.float64)
-            if not np.all(np.isfinite(g)):
+            if not np.isfinite(g).all():  # the method, not np.all: a third of a step's time on 2 numbers
                 break
             p.accumulate(g)
             opt.step()
-            if not np.all(np.isfinite(p.data)):
+            if not np.isfinite(p.data).all():
                 break
             path.append(p.data.copy())
     return np.array(path)
