@@ -253,3 +253,16 @@ def test_gradients_accumulate_until_zero_grad():
     np.testing.assert_allclose(bn.weight.grad, 2 * once)
     bn.zero_grad()
     assert not bn.weight.grad.any()
+
+
+@settings(max_examples=40, deadline=None)
+@given(shape=st.lists(st.integers(1, 6), min_size=2, max_size=4), seed=st.integers(0, 10_000),
+       dtype=st.sampled_from([np.float32, np.float64]))
+def test_fast_mean_is_np_mean_bit_for_bit(shape, seed, dtype):
+    """The normalizations' mean skips np.mean's wrapper; it must not change a single bit or the dtype."""
+    from dlcourse.nn.norm import _mean
+
+    x = (np.random.default_rng(seed).standard_normal(shape) * 10 + 3).astype(dtype)
+    axes = (0,) + tuple(range(2, len(shape)))
+    fast, reference = _mean(x, axes), x.mean(axis=axes, keepdims=True)
+    assert fast.dtype == reference.dtype and np.array_equal(fast, reference)

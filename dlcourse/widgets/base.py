@@ -482,7 +482,7 @@ def train_full_batch(model, loss_fn, optimizer, X, y, steps: int, *, penalty=Non
                 val_loss.append(_eval_loss(model, loss_fn, X_val, y_val, has_modes))
             optimizer.zero_grad()
             out = model(X)
-            if not np.all(np.isfinite(out)):
+            if not np.isfinite(out).all():
                 break
             loss = loss_fn(out, y)
             backward_to_parameters(model, loss_fn.backward())
