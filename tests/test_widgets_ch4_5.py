@@ -144,6 +144,33 @@ def test_a_change_of_one_axes_redraws_only_its_region_pixel_for_pixel():
     w.close()
 
 
+def test_a_surface_switch_redraws_the_contour_area_without_measuring_it(monkeypatch):
+    """OptimizerRace declares its contour axes a fixed area: a new surface (limits, ticks, title, shading)
+    re-renders that area without measuring the new ticks first, and the canvas still equals a full draw."""
+    w = nnw.OptimizerRace()
+    w.figure.canvas.draw()
+    measured, real_extent = [], base._extent
+    monkeypatch.setattr(base, "_extent", lambda artist, renderer: measured.append(artist) or real_extent(artist, renderer))
+    for surface in ("himmelblau", "beale", "quadratic", "rosenbrock"):
+        partial, full, measured[:] = w.partial_draws, w.full_draws, []
+        move(w, "surface", surface)
+        assert (w.partial_draws, w.full_draws) == (partial + 1, full) and not measured
+        shown = np.asarray(w.figure.canvas.buffer_rgba()).copy()
+        w.figure.canvas.draw()  # a full draw (it measures every extent again)
+        assert np.array_equal(shown, np.asarray(w.figure.canvas.buffer_rgba())), surface
+    w.close()
+
+
+def test_the_area_of_an_axes_reaches_halfway_to_its_neighbours():
+    from matplotlib.transforms import Bbox
+
+    figure = Bbox.from_extents(0, 0, 100, 50)
+    left, right, below = object(), object(), object()
+    extents = {left: Bbox.from_extents(10, 20, 40, 45), right: Bbox.from_extents(60, 10, 95, 45),
+               below: Bbox.from_extents(5, 2, 45, 10)}
+    assert base._area(left, extents, figure).extents.tolist() == [0, 15, 50, 50]
+
+
 @pytest.mark.parametrize("cls", ALL, ids=lambda c: c.__name__)
 def test_every_widget_builds_with_lazy_sliders_and_fresh_data(cls):
     assert_builds_lazily(cls)

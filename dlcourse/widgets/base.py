@@ -132,6 +132,10 @@ class Widget:
     figsize: tuple[float, float] = (9.0, 3.4)
     #: controls per row in the layout
     columns: int = 3
+    #: names of axes attributes (``"_ax"``) whose ticks and labels always stay within their share of the
+    #: figure (up to halfway to the next artist): a partial redraw re-renders that whole share instead of
+    #: first measuring where the new ticks went, which costs as much as drawing them
+    fixed_area_axes: tuple[str, ...] = ()
 
     def __init__(self, **values: Any) -> None:
         self.controls: dict[str, W.ValueWidget] = self.make_controls()
@@ -271,6 +275,7 @@ class Widget:
         self._animated = animated
         self._background = None
         self._extents: dict[Artist, Any] = {}
+        self._areas: dict[Axes, Bbox] = {}
         # measuring the extents costs a quarter of a full draw: skipped while every static change
         # touched all axes (a partial redraw would not help), resumed when one did not
         self._measure_extents = True
@@ -285,6 +290,8 @@ class Widget:
         self._background = canvas.copy_from_bbox(self.figure.bbox)
         self._extents = ({a: _extent(a, event.renderer) for a in _static_children(self.figure)}
                          if self._measure_extents else {})
+        fixed = [getattr(self, name) for name in self.fixed_area_axes]
+        self._areas = {ax: _area(ax, self._extents, self.figure.bbox) for ax in fixed if ax in self._extents}
         self._paint_data()
         self.full_draws += 1
 
@@ -326,7 +333,9 @@ class Widget:
         after the change, padded by a few pixels; every static artist of the figure that reaches
         into the region is drawn again, in the order of a full draw, over a cleared canvas, and the
         pixels outside the region are then put back from the cached background — so the result is
-        the full draw's, pixel for pixel.  Returns False (the caller draws everything) when
+        the full draw's, pixel for pixel.  For the axes a widget lists in ``fixed_area_axes`` the region
+        is their share of the figure (``_area``) instead of their measured extents: the same pixels as
+        long as their ticks stay within that share.  Returns False (the caller draws everything) when
         something other than an axes changed (a figure legend, the size, a layout engine).
         """
         fig, canvas = self.figure, self.figure.canvas
@@ -352,7 +361,7 @@ class Widget:
         pad = 3 * fig.dpi / 72
         boxes = [self._extents[a] for a in stale]
         for a in stale:
-            self._extents[a] = _extent(a, renderer)
+            self._extents[a] = self._areas[a] if a in self._areas else _extent(a, renderer)
             boxes.append(self._extents[a])
         region = Bbox.union(boxes).padded(pad)
         x0, x1 = max(int(np.floor(region.x0)), 0), min(int(np.ceil(region.x1)), width)
@@ -439,6 +448,26 @@ def _extent(artist: Artist, renderer) -> Bbox:
     if box is None or not np.all(np.isfinite(box.extents)):
         return Bbox(artist.get_figure(root=True).bbox.get_points().copy()).padded(1)
     return Bbox(box.get_points().copy())
+
+
+def _area(ax: Axes, extents: dict, figure_box: Bbox) -> Bbox:
+    """``ax``'s share of the figure: its extent grown to the figure's edges, or to halfway to the
+    extent of another artist beside, above or below it."""
+    box = extents[ax]
+    x0, y0, x1, y1 = figure_box.extents
+    for other, o in extents.items():
+        if other is ax:
+            continue
+        beside, above_or_below = o.y0 < box.y1 and o.y1 > box.y0, o.x0 < box.x1 and o.x1 > box.x0
+        if beside and o.x0 >= box.x1:
+            x1 = min(x1, (box.x1 + o.x0) / 2)
+        if beside and o.x1 <= box.x0:
+            x0 = max(x0, (o.x1 + box.x0) / 2)
+        if above_or_below and o.y0 >= box.y1:
+            y1 = min(y1, (box.y1 + o.y0) / 2)
+        if above_or_below and o.y1 <= box.y0:
+            y0 = max(y0, (o.y1 + box.y0) / 2)
+    return Bbox.from_extents(x0, y0, x1, y1)
 
 
 def set_limits(ax, xlim=None, ylim=None) -> None:

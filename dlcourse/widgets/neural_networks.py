@@ -436,6 +436,7 @@ class OptimizerRace(Widget):
 
     figsize = (9.5, 3.8)
     columns = 3
+    fixed_area_axes = ("_ax",)  # the contours' ticks stay left of the curves' axes on every surface
 
     def make_controls(self):
         label, factory, lr, lr_adaptive = SURFACES["rosenbrock"]
