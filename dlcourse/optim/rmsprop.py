@@ -14,6 +14,8 @@ class RMSprop(Optimizer):
     and speeds up flat ones.  (PyTorch calls β ``alpha`` and defaults it to 0.99.)
     """
 
+    elementwise = True
+
     def __init__(self, params, lr: float = 1e-3, beta: float = 0.9, eps: float = 1e-8) -> None:
         super().__init__(params, lr)
         if not 0 <= beta < 1:

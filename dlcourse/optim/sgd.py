@@ -25,6 +25,8 @@ class SGD(Optimizer):
     when the learning rate is constant.
     """
 
+    elementwise = True
+
     def __init__(self, params, lr: float, momentum: float = 0.0, nesterov: bool = False,
                  weight_decay: float = 0.0) -> None:
         super().__init__(params, lr)
