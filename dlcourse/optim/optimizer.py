@@ -111,6 +111,7 @@ class _JoinedState:
 
     def __init__(self, indices: list[int], shapes: list[tuple], state: dict) -> None:
         self.indices, self.shapes, self.state = indices, shapes, state
+        self.views: dict[str, tuple[np.ndarray, list[np.ndarray]]] = {}  # key -> (joined array, its parts)
         bounds = np.cumsum([0] + [int(np.prod(shape)) for shape in shapes])
         self.slices = [slice(a, b) for a, b in zip(bounds[:-1], bounds[1:])]
 
@@ -134,25 +135,31 @@ class _JoinedState:
         return (vector[part].reshape(shape) for part, shape in zip(self.slices, self.shapes))
 
     def scatter(self, states: list[dict]) -> None:
-        """Point every parameter's state at its part of the joined state (``_update`` may have
-        replaced an array rather than changed it in place)."""
-        for i, part, shape in zip(self.indices, self.slices, self.shapes):
-            states[i].update({key: value[part].reshape(shape) if isinstance(value, np.ndarray) else value
-                              for key, value in self.state.items()})
+        """Give every parameter's state its part of the joined state: views of the arrays (made again
+        only for an array ``_update`` replaced instead of changing it in place) and the counters."""
+        views = self.views
+        for key, value in self.state.items():
+            if not isinstance(value, np.ndarray):
+                for i in self.indices:
+                    states[i][key] = value
+            elif key not in views or views[key][0] is not value:
+                views[key] = (value, [value[part].reshape(shape) for part, shape in zip(self.slices, self.shapes)])
+                for i, view in zip(self.indices, views[key][1]):
+                    states[i][key] = view
 
     def owns(self, states: list[dict]) -> bool:
-        """Whether the parameters' states are still what ``scatter`` left: views of the joined arrays
-        and the same counters.  ``load_state_dict``, a hand edit, or steps a parameter took on its own
-        (the others frozen) change that: then the joined state is gathered again."""
-        for i in self.indices:
+        """Whether the parameters' states are still what ``scatter`` left: the same views and counters.
+        ``load_state_dict``, a hand edit, or steps a parameter took on its own (the others frozen)
+        change that: then the joined state is gathered again."""
+        views = self.views
+        for n, i in enumerate(self.indices):
             own = states[i]
             if own.keys() != self.state.keys():
                 return False
             for key, value in own.items():
-                joined = self.state[key]
-                if isinstance(value, np.ndarray):
-                    if value.base is not joined:
+                if key in views:
+                    if value is not views[key][1][n]:
                         return False  # replaced
-                elif value != joined:
+                elif value is not self.state[key] and value != self.state[key]:
                     return False      # a counter that moved on its own while other parameters were frozen
         return True
