@@ -346,8 +346,9 @@ def test_decaying_learning_rate_beats_a_constant_one():
     assert d["sum_diverges"] and d["sum_sq_converges"]
     # SGD with a constant α stalls above the minimum; the decayed α gets much closer (Seed 4.3.3.1, 4.4)
     assert np.mean(d["error"][-10:]) < 0.3 * np.mean(d["error_constant"][-10:])
-    d = move(w, "lr0", 0.02)
-    assert np.mean(d["error_constant"][-10:]) < np.mean(w.data["error_constant"][-10:]) * 1.01
+    stalled_at = np.mean(d["error_constant"][-10:])
+    d = move(w, "lr0", 0.02)  # a smaller constant α hops less around the optimum: it stalls lower
+    assert np.mean(d["error_constant"][-10:]) < 0.5 * stalled_at
 
 
 # -- 4.5 regularization ------------------------------------------------------------------------------------------
