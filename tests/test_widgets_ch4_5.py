@@ -144,20 +144,31 @@ def test_a_change_of_one_axes_redraws_only_its_region_pixel_for_pixel():
     w.close()
 
 
-def test_a_surface_switch_redraws_the_contour_area_without_measuring_it(monkeypatch):
-    """OptimizerRace declares its contour axes a fixed area: a new surface (limits, ticks, title, shading)
-    re-renders that area without measuring the new ticks first, and the canvas still equals a full draw."""
-    w = nnw.OptimizerRace()
+FIXED_AREA_MOVES = [
+    (widgets.OptimizerRace, [("surface", s) for s in ("himmelblau", "beale", "quadratic", "rosenbrock")]),
+    (widgets.InitializationExplorer, [("activation", "relu"), ("scheme", "large"), ("activation", "tanh")]),
+]
+
+
+@pytest.mark.parametrize("cls, moves", FIXED_AREA_MOVES, ids=lambda v: getattr(v, "__name__", ""))
+def test_fixed_area_axes_are_redrawn_without_measuring_them(cls, moves, monkeypatch):
+    """OptimizerRace's contours and InitializationExplorer's histograms are fixed areas: a move that changes
+    their limits, ticks or title re-renders that area without measuring the new ticks first, and the
+    canvas still equals a full draw."""
+    w = cls()
     w.figure.canvas.draw()
     measured, real_extent = [], base._extent
     monkeypatch.setattr(base, "_extent", lambda artist, renderer: measured.append(artist) or real_extent(artist, renderer))
-    for surface in ("himmelblau", "beale", "quadratic", "rosenbrock"):
+    partial_draws = 0
+    for control, value in moves:
         partial, full, measured[:] = w.partial_draws, w.full_draws, []
-        move(w, "surface", surface)
-        assert (w.partial_draws, w.full_draws) == (partial + 1, full) and not measured
+        move(w, control, value)
+        assert w.full_draws == full and not measured, (control, value)
+        partial_draws += w.partial_draws - partial
         shown = np.asarray(w.figure.canvas.buffer_rgba()).copy()
         w.figure.canvas.draw()  # a full draw (it measures every extent again)
-        assert np.array_equal(shown, np.asarray(w.figure.canvas.buffer_rgba())), surface
+        assert np.array_equal(shown, np.asarray(w.figure.canvas.buffer_rgba())), (control, value)
+    assert partial_draws >= 2
     w.close()
 
 

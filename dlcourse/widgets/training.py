@@ -571,6 +571,7 @@ class InitializationExplorer(Widget):
     """
 
     figsize = (10.0, 3.5)
+    fixed_area_axes = ("_ax",)  # the histograms' range changes with the scheme; their ticks stay left of the next axes
     MAX_DEPTH = 15
     BINS = {"tanh": np.linspace(-1.0, 1.0, 41), "relu": np.linspace(0.0, 3.0, 41)}
 
