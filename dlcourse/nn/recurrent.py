@@ -228,7 +228,7 @@ def lstm_step_backward(dh, dc, cache):
 
 # -- layers -----------------------------------------------------------------------------------------
 class _Recurrent(Module):
-    """Shared parameters, validation and the input projection of RNN and LSTM."""
+    """Shared parameters and input checks of RNN and LSTM."""
 
     _gates = 1
 
@@ -266,33 +266,6 @@ class _Recurrent(Module):
     def _weights(self, dtype):
         return tuple(p.data.astype(dtype, copy=False) for p in (self.weight_ih, self.weight_hh, self.bias))
 
-    def _project_inputs(self, x: np.ndarray, w_ih: np.ndarray, b: np.ndarray):
-        """``x W_ihᵀ + b`` for every step in one matrix product, time-major ``(T, N, G·H)``.
-
-        The bias rides along as an extra input that is always 1 (``[x, 1] [W_ih, b]ᵀ``), which saves
-        a pass over the output here and the sum for ``db`` in the backward pass.  Returns the
-        time-major augmented input ``(T, N, D+1)`` (kept for the backward pass) and the projection.
-        """
-        n, t, d = x.shape
-        x_aug = np.empty((t, n, d + 1), dtype=x.dtype)
-        x_aug[..., :d] = x.transpose(1, 0, 2)
-        x_aug[..., d] = 1.0
-        w_aug = np.concatenate([w_ih, b[:, None]], axis=1)
-        return x_aug, (x_aug.reshape(t * n, d + 1) @ w_aug.T).reshape(t, n, -1)
-
-    def _accumulate(self, da: np.ndarray, x_aug: np.ndarray, h_prev: np.ndarray, w_ih: np.ndarray) -> np.ndarray:
-        """Parameter gradients summed over all steps, one product each; returns ``dx (N, T, D)``.
-
-        ``_input_weight_grads`` over ``T·N`` rows, with ``db = Σ da`` taken as the last column of
-        ``daᵀ [x, 1]`` (the bias is the weight of the constant input 1).
-        """
-        t, n, _ = da.shape
-        dx, dw_aug, dw_hh, _ = _input_weight_grads(da.reshape(t * n, -1), x_aug.reshape(t * n, -1),
-                                                   h_prev.reshape(t * n, -1), w_ih, with_bias=False)
-        for p, g in ((self.weight_ih, dw_aug[:, :-1]), (self.weight_hh, dw_hh), (self.bias, dw_aug[:, -1])):
-            p.accumulate(g.astype(p.dtype))
-        return np.ascontiguousarray(dx.reshape(t, n, -1).transpose(1, 0, 2))
-
     def _check_dout(self, dout) -> np.ndarray:
         """``dout (N, T, H)`` → a time-major view ``(T, N, H)``, after checking it matches the forward."""
         if not hasattr(self, "_cache"):
@@ -322,6 +295,33 @@ class RNN(_Recurrent):
     """
 
     _gates = 1
+
+    def _project_inputs(self, x: np.ndarray, w_ih: np.ndarray, b: np.ndarray):
+        """``x W_ihᵀ + b`` for every step in one matrix product, time-major ``(T, N, G·H)``.
+
+        The bias rides along as an extra input that is always 1 (``[x, 1] [W_ih, b]ᵀ``), which saves
+        a pass over the output here and the sum for ``db`` in the backward pass.  Returns the
+        time-major augmented input ``(T, N, D+1)`` (kept for the backward pass) and the projection.
+        """
+        n, t, d = x.shape
+        x_aug = np.empty((t, n, d + 1), dtype=x.dtype)
+        x_aug[..., :d] = x.transpose(1, 0, 2)
+        x_aug[..., d] = 1.0
+        w_aug = np.concatenate([w_ih, b[:, None]], axis=1)
+        return x_aug, (x_aug.reshape(t * n, d + 1) @ w_aug.T).reshape(t, n, -1)
+
+    def _accumulate(self, da: np.ndarray, x_aug: np.ndarray, h_prev: np.ndarray, w_ih: np.ndarray) -> np.ndarray:
+        """Parameter gradients summed over all steps, one product each; returns ``dx (N, T, D)``.
+
+        ``_input_weight_grads`` over ``T·N`` rows, with ``db = Σ da`` taken as the last column of
+        ``daᵀ [x, 1]`` (the bias is the weight of the constant input 1).
+        """
+        t, n, _ = da.shape
+        dx, dw_aug, dw_hh, _ = _input_weight_grads(da.reshape(t * n, -1), x_aug.reshape(t * n, -1),
+                                                   h_prev.reshape(t * n, -1), w_ih, with_bias=False)
+        for p, g in ((self.weight_ih, dw_aug[:, :-1]), (self.weight_hh, dw_hh), (self.bias, dw_aug[:, -1])):
+            p.accumulate(g.astype(p.dtype))
+        return np.ascontiguousarray(dx.reshape(t, n, -1).transpose(1, 0, 2))
 
     def forward(self, x, h0=None):
         x = self._check_input(x)
