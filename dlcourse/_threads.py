@@ -7,11 +7,11 @@ _controller = None
 def one_blas_thread():
     """Context manager: BLAS (OpenBLAS, MKL) limited to one thread while it is open.
 
-    For small products in a loop — an LSTM step is ``(4H, H+D+1) @ (H+D+1, N) = (256, 75) @ (75, 32)``,
-    a widget's network ``64 × 64`` — a second OpenBLAS thread costs more in synchronisation than it
-    saves: one thread made a product of that size 16 µs instead of 26 µs here, and the slowest widget
-    moves 20–45 % faster (``benchmarks/bench_rnn.py``, ``benchmarks/bench_widgets.py``).  Entering
-    and leaving costs 10–20 µs.
+    For small products between elementwise work — an LSTM step's ``(256, 75) @ (75, 32)``, a widget's
+    network ``64 × 64`` — a second OpenBLAS thread costs more in synchronisation than it saves: a
+    ``(32, 64) @ (64, 256)`` product took 16 µs with one thread and 26 µs with two here, and the
+    slowest widget moves were 20–45 % faster (``benchmarks/bench_rnn.py``, ``benchmarks/bench_widgets.py``).
+    Entering and leaving costs 10–20 µs.
     """
     global _controller
     if _controller is None:
@@ -19,4 +19,3 @@ def one_blas_thread():
 
         _controller = ThreadpoolController()
     return _controller.limit(limits=1, user_api="blas")
-

@@ -35,6 +35,7 @@ from numpy.lib.stride_tricks import as_strided
 from .._rng import get_rng
 from .._validate import check_dim, check_ndim, float_array, positive_int
 from . import init
+from ._workspace import workspace
 from .module import Module, Parameter
 from .shapes import _check_rounding, conv_output_size, pair
 
@@ -74,15 +75,6 @@ def _geometry(owner: str, shape: tuple, kernel: tuple, stride: tuple, padding: t
     wo = conv_output_size(w, kw, sw, pw, rounding=rounding, owner=owner, axis="width")
     row = -(-(w + 2 * pw) // sw) * sw
     return _Geometry(n, c, h, w, kh, kw, sh, sw, ph, pw, ho, wo, row, h + 2 * ph + 1, row // sw)
-
-
-def _workspace(cache: dict, name: str, shape: tuple, dtype) -> np.ndarray:
-    """A zero-initialised scratch array kept between calls (reallocated when shape or dtype change)."""
-    buf = cache.get(name)
-    if buf is None or buf.shape != shape or buf.dtype != dtype:
-        buf = np.zeros(shape, dtype=dtype)
-        cache[name] = buf
-    return buf
 
 
 def _window(buf: np.ndarray, g: _Geometry, i: int, j: int) -> np.ndarray:
@@ -138,7 +130,7 @@ def _from_wide(wide: np.ndarray, g: _Geometry, bias: np.ndarray | None) -> np.nd
 
 def _to_wide(cache: dict, name: str, x: np.ndarray, g: _Geometry) -> np.ndarray:
     """``(N, C, ho, wo)`` → channel-first wide ``(C, N, ho, wq)`` whose garbage columns stay zero."""
-    wide = _workspace(cache, name, (x.shape[1], g.n, g.ho, g.wq), x.dtype)
+    wide = workspace(cache, name, (x.shape[1], g.n, g.ho, g.wq), x.dtype)
     wide[:, :, :, :g.wo] = x.transpose(1, 0, 2, 3)
     return wide
 
@@ -194,15 +186,15 @@ class Conv2d(Module):
         check_dim("Conv2d", x, 1, self.in_channels, "in_channels")
         g = _geometry("Conv2d", x.shape, self.kernel_size, self.stride, self.padding, self.rounding)
         ws, groups, dtype = self._ws, self.groups, x.dtype
-        buf = _workspace(ws, "x_pad", (g.c, g.n, g.rows * g.row), dtype)
+        buf = workspace(ws, "x_pad", (g.c, g.n, g.rows * g.row), dtype)
         _pad_into(buf, x, g)
         # With one group the bias rides along as an extra row of ones in `cols` (the "bias trick"):
         # the product adds it, and in backward the same product yields dL/db, saving two passes.
         fold = self.bias is not None and groups == 1
         k = g.c * g.kh * g.kw
-        cols = _workspace(ws, "cols", (k + fold, g.m), dtype)
+        cols = workspace(ws, "cols", (k + fold, g.m), dtype)
         _im2col(buf, g, cols[:k].reshape(g.c, g.kh, g.kw, g.n, g.ho, g.wq))
-        wide = _workspace(ws, "out_wide", (groups, self.out_channels // groups, g.m), dtype)
+        wide = workspace(ws, "out_wide", (groups, self.out_channels // groups, g.m), dtype)
         weight = self._grouped_weight(dtype)
         bias = None if self.bias is None else self.bias.data.astype(dtype, copy=False)
         if fold:
@@ -233,9 +225,9 @@ class Conv2d(Module):
         self.weight.accumulate(dw.reshape(self.weight.shape).astype(self.weight.dtype, copy=False))
         if not input_grad:
             return None
-        dcols = _workspace(self._ws, "dcols", (groups, g.c // groups * g.kh * g.kw, g.m), dtype)
+        dcols = workspace(self._ws, "dcols", (groups, g.c // groups * g.kh * g.kw, g.m), dtype)
         np.matmul(self._grouped_weight(dtype).transpose(0, 2, 1), d_wide, out=dcols)
-        dbuf = _workspace(self._ws, "dx_pad", (g.c, g.n, g.rows * g.row), dtype)
+        dbuf = workspace(self._ws, "dx_pad", (g.c, g.n, g.rows * g.row), dtype)
         _col2im(dcols.reshape(g.c, g.kh, g.kw, g.n, g.ho, g.wq), g, dbuf)
         return _crop(dbuf, g)
 
@@ -305,9 +297,9 @@ class ConvTranspose2d(Module):
                       self.padding, "exact")
         weight = self.weight.data.astype(x.dtype, copy=False).reshape(self.in_channels, -1)
         x_wide = _to_wide(self._ws, "x_wide", x, g).reshape(self.in_channels, g.m)
-        dcols = _workspace(self._ws, "cols", (weight.shape[1], g.m), x.dtype)
+        dcols = workspace(self._ws, "cols", (weight.shape[1], g.m), x.dtype)
         np.matmul(weight.T, x_wide, out=dcols)
-        dbuf = _workspace(self._ws, "y_pad", (g.c, g.n, g.rows * g.row), x.dtype)
+        dbuf = workspace(self._ws, "y_pad", (g.c, g.n, g.rows * g.row), x.dtype)
         _col2im(dcols.reshape(g.c, g.kh, g.kw, g.n, g.ho, g.wq), g, dbuf)
         y = _crop(dbuf, g)
         if self.bias is not None:
@@ -326,9 +318,9 @@ class ConvTranspose2d(Module):
         dout = dout.astype(dtype, copy=False)
         if self.bias is not None:
             self.bias.accumulate(dout.sum(axis=(0, 2, 3)).astype(self.bias.dtype))
-        buf = _workspace(self._ws, "dy_pad", (g.c, g.n, g.rows * g.row), dtype)
+        buf = workspace(self._ws, "dy_pad", (g.c, g.n, g.rows * g.row), dtype)
         _pad_into(buf, dout, g)
-        cols = _workspace(self._ws, "dcols", (g.c, g.kh, g.kw, g.n, g.ho, g.wq), dtype)
+        cols = workspace(self._ws, "dcols", (g.c, g.kh, g.kw, g.n, g.ho, g.wq), dtype)
         _im2col(buf, g, cols)
         cols = cols.reshape(-1, g.m)
         self.weight.accumulate((self._x_wide @ cols.T).reshape(self.weight.shape).astype(self.weight.dtype,

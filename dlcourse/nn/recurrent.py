@@ -33,6 +33,7 @@ import numpy as np
 from .._threads import one_blas_thread
 from .._validate import check_dim, check_ndim, float_array, positive_int
 from . import init
+from ._workspace import workspace
 from .module import Module, Parameter
 
 
@@ -100,7 +101,7 @@ def lstm_gates(a: np.ndarray, axis: int = -1) -> np.ndarray:
     its weights once per forward pass instead of once per step.
     """
     scale = _gate_scale(a.shape[axis] // 4, a.dtype)
-    a *= scale if axis == -1 else scale[:, None]
+    a *= scale.reshape((-1,) + (1,) * (-axis - 1))  # along the gate axis, which counts from the end
     with np.errstate(over="ignore"):
         return _activate_scaled(a, split_gates(a, axis)[2])
 
@@ -219,9 +220,8 @@ def lstm_step_backward(dh, dc, cache):
     ``(dx (N, D), dh_prev (N, H), dc_prev (N, H), dweight_ih (4H, D), dweight_hh (4H, H), dbias (4H,))``.
     """
     x, h_prev, c_prev, gates, tanh_c, weight_ih, weight_hh = cache
-    hsz = h_prev.shape[-1]
     p, k = lstm_local_grads(gates, c_prev, tanh_c)
-    da, dc_prev = lstm_cell_backward(dh, dc, gates[:, hsz:2 * hsz], p, k)
+    da, dc_prev = lstm_cell_backward(dh, dc, split_gates(gates)[1], p, k)
     dx, dw_ih, dw_hh, db = _input_weight_grads(da, x, h_prev, weight_ih)
     return dx, da @ weight_hh, dc_prev, dw_ih, dw_hh, db
 
@@ -384,6 +384,7 @@ class LSTM(_Recurrent):
             self.bias.data[hidden_size:2 * hidden_size] = forget_bias
         self.dc0: np.ndarray | None = None
         self.gates: dict = {}
+        self._ws: dict = {}  # backward work arrays (see _workspace)
 
     def forward(self, x, h0=None, c0=None):
         x = self._check_input(x)
@@ -417,13 +418,6 @@ class LSTM(_Recurrent):
         self.gates["c"] = _batch_major(cs[1:])
         return np.ascontiguousarray(z[1:, :hsz].transpose(2, 0, 1))
 
-    def _scratch(self, shape: tuple, dtype) -> np.ndarray:
-        """A work array of the backward pass, reused while the shape and dtype stay the same."""
-        buf = getattr(self, "_scratch_buf", None)
-        if buf is None or buf.shape != shape or buf.dtype != dtype:
-            buf = self._scratch_buf = np.empty(shape, dtype=dtype)
-        return buf
-
     def backward(self, dout):
         dout = self._check_dout(dout)                   # (T, N, H) view
         z, act, cs, tanh_c = self._cache
@@ -431,9 +425,8 @@ class LSTM(_Recurrent):
         hsz = self.hidden_size
         w_ih, w_hh, _ = self._weights(act.dtype)
         dout_fm = np.ascontiguousarray(dout.transpose(0, 2, 1))   # (T, H, N)
-        # all steps at once, outside the loop; p lives in a buffer kept between calls (fresh 1.6 MB
-        # arrays cost ~750 page faults per backward pass)
-        p, k = lstm_local_grads(act, cs[:-1], tanh_c, axis=-2, out=(self._scratch(act.shape, act.dtype), None))
+        # all steps at once, outside the loop; p lives in a buffer the layer keeps between calls
+        p, k = lstm_local_grads(act, cs[:-1], tanh_c, axis=-2, out=(workspace(self._ws, "p", act.shape, act.dtype), None))
         da = p                                          # p[s] becomes da[s]: it is not needed after step s
         forget = split_gates(act, axis=-2)[1]
         work = gate_work(act[0], axis=-2)
