@@ -7,8 +7,8 @@ ipywidgets observer) and each update is timed end to end:
   of the Agg canvas: a blit of the data over the cached background, or a full draw when the
   move changed the axes (counted as "full redraws");
 * **PNG** — what ipympl then does in the kernel to send the frame: a PNG of the frame in which
-  the pixels that did not change are zeroed (matplotlib's ``get_diff_image``, which ipympl uses;
-  ``FrameEncoder`` below does the same).
+  the pixels that did not change are zeroed (matplotlib's ``get_diff_image``, which the widgets
+  replace by ``dlcourse.widgets.frames``; ``FrameEncoder`` below runs that).
 
 The caches that remember earlier results (fits, optimizer paths, schedules) are cleared at the
 start of every round of moves, so no move profits from an earlier round; within a round a move
@@ -26,7 +26,6 @@ No PyTorch column: there is no PyTorch counterpart to a notebook figure.
 """
 from __future__ import annotations
 
-import io
 import json
 import os
 import sys
@@ -37,7 +36,6 @@ import matplotlib  # noqa: E402
 matplotlib.use("Agg")
 
 import numpy as np  # noqa: E402
-from PIL import Image  # noqa: E402
 from threadpoolctl import threadpool_info  # noqa: E402
 
 #: what the kernel's BLAS uses outside widget updates (reported with the results)
@@ -48,6 +46,7 @@ from common import RESULTS, write_rows  # noqa: E402
 
 from dlcourse import widgets  # noqa: E402
 from dlcourse.widgets import neural_networks as nnw  # noqa: E402
+from dlcourse.widgets.frames import diff_frame, png_rgba  # noqa: E402
 
 TARGET_MS = 150.0
 
@@ -135,24 +134,18 @@ CACHES += [cnnw._pool_inputs, cnnw._allocated_parameters]
 
 
 class FrameEncoder:
-    """What ipympl does after the widget painted its frame (``FigureCanvasWebAggCore.get_diff_image``):
-    compare the canvas with the frame sent last, zero the pixels that did not change, and encode the
-    rest as a PNG; the browser paints it over the previous frame.  The first frame is sent whole."""
+    """What ipympl does after the widget painted its frame: compare the canvas with the frame sent
+    last, zero the pixels that did not change and encode the rest as a PNG; the browser paints it over
+    the previous frame.  The first frame is sent whole.  The widgets make ipympl do this with
+    ``dlcourse.widgets.frames`` (zlib level 1, no row filter) instead of matplotlib's Pillow call; this
+    runs the same two functions on the Agg canvas."""
 
     def __init__(self) -> None:
         self._last = None
 
     def encode(self, fig) -> int:
-        pixels = np.asarray(fig.canvas.buffer_rgba())
-        frame = pixels.view(np.uint32).squeeze(2)
-        if self._last is None or frame.shape != self._last.shape or (pixels[:, :, 3] != 255).any():
-            output = frame
-        else:
-            output = np.where(frame != self._last, frame, 0)
-        self._last = frame.copy()
-        with io.BytesIO() as buffer:
-            Image.fromarray(output.view(np.uint8).reshape(*output.shape, 4)).save(buffer, format="png")
-            return buffer.tell()
+        image, _, self._last = diff_frame(np.asarray(fig.canvas.buffer_rgba()), self._last)
+        return len(png_rgba(image))
 
 
 def reference_ms() -> float:

@@ -128,6 +128,86 @@ def test_ipympl_sends_no_frame_before_the_browser_view_exists_and_then_blits():
         plt.switch_backend("Agg")
 
 
+def test_ipympl_frames_carry_the_pixels_matplotlib_would_send(monkeypatch):
+    """Our frame encoder (frames.send_fast_frames) against matplotlib's own get_diff_image on the same
+    canvas state, move by move: same image mode, same pixels after decoding; and the frames painted
+    over each other as the browser does equal the canvas."""
+    from io import BytesIO
+
+    from matplotlib.backends.backend_webagg_core import FigureCanvasWebAggCore
+    from PIL import Image
+
+    plt.switch_backend("module://ipympl.backend_nbagg")
+    try:
+        w = widgets.OptimizerRace()
+        canvas, ours, theirs, modes = w.figure.canvas, [], [], []
+        fast = canvas.get_diff_image
+        assert fast.__qualname__.startswith("send_fast_frames")
+
+        def both():
+            state = canvas._png_is_old, canvas._force_full, canvas._last_buff.copy()
+            png = FigureCanvasWebAggCore.get_diff_image(canvas)  # matplotlib's, then put its state back
+            theirs.append((canvas._image_mode if hasattr(canvas, "_image_mode") else None, png))
+            canvas._png_is_old, canvas._force_full, canvas._last_buff = state
+            png = fast()
+            ours.append((canvas._image_mode, png))
+            return png
+
+        monkeypatch.setattr(canvas, "get_diff_image", both)
+        canvas.send = lambda content, buffers=None: None
+        canvas._handle_message(canvas, {"type": "initialized"}, [])
+        shown = None
+        for control, value in [("lr", 2e-3), ("surface", "himmelblau"), ("x0", 1.0), ("steps", 400), ("beta", 0.5)]:
+            ours[:], theirs[:] = [], []
+            move(w, control, value)
+            assert ours and len(ours) == len(theirs)
+            for (mode, png), (their_mode, their_png) in zip(ours, theirs):
+                if png is None:
+                    assert their_png is None
+                    continue
+                image = np.asarray(Image.open(BytesIO(png)))
+                assert mode == their_mode and mode in ("full", "diff")
+                assert np.array_equal(image, np.asarray(Image.open(BytesIO(their_png))))
+                if shown is None or mode == "full":
+                    shown = image.copy()
+                else:  # the browser paints the changed (non-zero) pixels over the last frame
+                    changed = image.view(np.uint32).squeeze(2) != 0
+                    shown[changed] = image[changed]
+            assert np.array_equal(shown, np.asarray(canvas.buffer_rgba())), (control, value)
+            modes += [mode for mode, _ in ours]
+        assert "diff" in modes
+        w.close()
+    finally:
+        plt.switch_backend("Agg")
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.integers(1, 40), st.integers(1, 40), st.integers(0, 2**32 - 1), st.sampled_from(["noise", "flat", "zeros"]))
+def test_png_writer_round_trips_through_pillow(height, width, seed, kind):
+    from io import BytesIO
+
+    from PIL import Image
+    from dlcourse.widgets.frames import png_rgba
+
+    rng = np.random.default_rng(seed)
+    rgba = {"noise": rng.integers(0, 256, (height, width, 4)), "zeros": np.zeros((height, width, 4)),
+            "flat": np.broadcast_to(rng.integers(0, 256, 4), (height, width, 4))}[kind].astype(np.uint8)
+    image = Image.open(BytesIO(png_rgba(rgba)))
+    assert image.mode == "RGBA" and image.size == (width, height)
+    assert np.array_equal(np.asarray(image), rgba)
+
+
+def test_png_writer_and_canvas_hook_refuse_what_they_cannot_handle():
+    from dlcourse.widgets.frames import png_rgba, send_fast_frames
+
+    with pytest.raises(ValueError, match=r"\(H, W, 4\) uint8"):
+        png_rgba(np.zeros((4, 4, 3), np.uint8))
+    with pytest.raises(ValueError, match="float64"):
+        png_rgba(np.zeros((4, 4, 4)))
+    agg = Counter().figure.canvas  # not a WebAgg canvas: left as it is
+    assert send_fast_frames(agg) is False and not hasattr(agg, "_last_buff")
+
+
 def test_a_change_of_one_axes_redraws_only_its_region_pixel_for_pixel():
     """Moving the iterations changes the limits of the right axes only: a partial redraw of its region,
     which must leave the canvas exactly as a full draw does (ticks of the old limits erased too)."""
