@@ -13,7 +13,8 @@ ipywidgets observer) and each update is timed end to end:
 The caches that remember earlier results (fits, optimizer paths, schedules) are cleared at the
 start of every round of moves, so no move profits from an earlier round; within a round a move
 reuses what the previous ones computed exactly as in a live session (e.g. moving the learning
-rate does not rerun Newton's method from an unchanged start).  Target (issue 6): p90 of update + render ≤ 150 ms for
+rate does not rerun Newton's method from an unchanged start).  The same holds for the glyphs the canvas
+remembers (``dlcourse.widgets.text_cache``): cleared, then the initial state is drawn untimed.  Target (issue 6): p90 of update + render ≤ 150 ms for
 the small demos.  Browser round trip and paint come on top (≈ 7 ms + the frontend; see
 FIELD_NOTES).  Wall time on a shared machine includes waiting for a core, so the process CPU time
 of each move is reported too (on an idle machine the two agree).  BLAS keeps its default thread
@@ -173,6 +174,8 @@ def time_widget(name: str, rounds: int = 3) -> dict:
     for r in range(rounds + 1):  # round 0 warms up
         for cache in CACHES:  # every round starts like a fresh session showing the initial state
             cache.cache_clear()
+        if w.text_cache is not None:  # it has drawn the initial state's texts (below), no other
+            w.text_cache.clear()
         w.set(**initial)  # untimed: every round makes the same moves from the same state
         encoder.encode(w.figure)
         for control, value in MOVES[name]:

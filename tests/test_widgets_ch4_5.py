@@ -208,6 +208,75 @@ def test_png_writer_and_canvas_hook_refuse_what_they_cannot_handle():
     assert send_fast_frames(agg) is False and not hasattr(agg, "_last_buff")
 
 
+def _uncached_render(canvas, cache):
+    """The canvas as matplotlib alone draws it (the cache is bypassed and keeps what it has)."""
+    cache.enabled = False
+    try:
+        canvas.draw()
+        return np.asarray(canvas.buffer_rgba()).copy()
+    finally:
+        cache.enabled = True
+
+
+TEXT = st.text(st.sampled_from(list("abcxyz019 .,-=+()∂σ→⋮\n")), min_size=1, max_size=14)
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.lists(st.tuples(TEXT, st.floats(0, 1), st.floats(0, 1), st.sampled_from([0, 30, 90]),
+                          st.sampled_from([6, 7.5, 11]), st.booleans(), st.sampled_from(["normal", "bold"])),
+                 min_size=1, max_size=6),
+       st.sampled_from(["k", "C1", "#3a7"]), st.floats(0.2, 1))
+def test_replayed_text_has_the_pixels_of_a_fresh_render(texts, color, alpha):
+    """Drawing the same figure again replays every line's glyphs; the pixels equal matplotlib's own render,
+    also after the colour and alpha changed (they are not part of what is remembered) and for math text."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from dlcourse.widgets.text_cache import cache_text
+
+    fig = Figure(figsize=(3, 2), dpi=80)
+    canvas = FigureCanvasAgg(fig)
+    cache = cache_text(canvas)
+    ax = fig.add_subplot()
+    artists = [ax.text(x, y, rf"${s.strip() or 'x'}$" if math and "\n" not in s else s, rotation=angle, fontsize=size)
+               for s, x, y, angle, size, math, _ in texts]
+    # the same strings again a few pixels higher and in the other weight: other pixels
+    artists += [ax.text(x, y + 0.037, s, rotation=angle, fontsize=size) for s, x, y, angle, size, _, _ in texts]
+    artists += [ax.text(x, y, s, rotation=angle, fontsize=size, weight=weight) for s, x, y, angle, size, _, weight in texts]
+    canvas.draw()
+    first = np.asarray(canvas.buffer_rgba()).copy()
+    misses = cache.misses
+    canvas.draw()
+    assert cache.misses == misses and cache.hits >= misses  # nothing rendered twice
+    assert np.array_equal(first, np.asarray(canvas.buffer_rgba()))
+    for artist in artists:
+        artist.set_color(color)
+        artist.set_alpha(alpha)
+    canvas.draw()
+    assert cache.misses == misses
+    assert np.array_equal(np.asarray(canvas.buffer_rgba()).copy(), _uncached_render(canvas, cache))
+    for artist in artists:  # moved by a fraction of a pixel: other pixels, rendered afresh
+        artist.set_x(artist.get_position()[0] + 0.0031)
+    canvas.draw()
+    assert np.array_equal(np.asarray(canvas.buffer_rgba()).copy(), _uncached_render(canvas, cache))
+
+
+@pytest.mark.parametrize("cls, moves", [
+    (widgets.NeuronGraph, [("x0", 0.5), ("w1", -1.0), ("b", 1.0), ("x0", -0.5)]),
+    (widgets.WeightCounter, [("width", 256), ("hidden_layers", 4), ("width", 64)]),
+    (widgets.OptimizerRace, [("surface", "himmelblau"), ("steps", 400), ("surface", "rosenbrock")]),
+], ids=lambda v: getattr(v, "__name__", ""))
+def test_widgets_repaint_known_text_from_the_cache_with_unchanged_pixels(cls, moves):
+    w = cls()
+    w.figure.canvas.draw()
+    for control, value in moves:
+        hits = w.text_cache.hits
+        move(w, control, value)
+        assert w.text_cache.hits > hits, (control, value)  # labels that stayed were not rendered again
+        shown = np.asarray(w.figure.canvas.buffer_rgba()).copy()
+        assert np.array_equal(shown, _uncached_render(w.figure.canvas, w.text_cache)), (control, value)
+    w.close()
+
+
 def test_a_change_of_one_axes_redraws_only_its_region_pixel_for_pixel():
     """Moving the iterations changes the limits of the right axes only: a partial redraw of its region,
     which must leave the canvas exactly as a full draw does (ticks of the old limits erased too)."""

@@ -56,6 +56,7 @@ from ..nn.dropout import Dropout
 from ..nn.module import backward_to_parameters
 from ..nn.norm import _BatchNormBase
 from .frames import send_fast_frames
+from .text_cache import cache_text
 
 __all__ = ["Widget", "float_slider", "log_slider", "int_slider", "dropdown", "checkbox", "toggle_buttons",
            "select_multiple", "train_full_batch", "grid_points", "set_limits", "COLORS", "CLASS_COLORS"]
@@ -126,6 +127,7 @@ class Widget:
         figure: the matplotlib figure.
         last_update_ms: wall time of the last update (compute, draw, repaint), in milliseconds.
         full_draws: how many full redraws happened (the others were blits of the data only).
+        text_cache: the glyphs of the texts the canvas drew (:mod:`dlcourse.widgets.text_cache`), or None.
         partial_draws: how many redraws re-rendered only the region of the axes that changed.
         error: the exception of the last update triggered from the UI (shown in the status line), or None.
     """
@@ -244,6 +246,8 @@ class Widget:
     # -- display ---------------------------------------------------------------------------------
     def _configure_canvas(self) -> None:
         canvas = self.figure.canvas
+        # labels, ticks and numbers mostly reappear where they were: their glyphs are replayed, not re-rendered
+        self.text_cache = cache_text(canvas)
         if isinstance(canvas, W.DOMWidget):  # ipympl
             canvas.header_visible = False
             canvas.footer_visible = False
