@@ -522,6 +522,10 @@ def test_regularization_playground_penalties_dropout_and_batch_norm():
     assert d["weight_norm"] < 0.5 * free["weight_norm"]  # L2 keeps the weights small (Seed 4.5.1)
     d = w.set(penalty="l1", lam=1e-2).data
     assert d["near_zero"] > free["near_zero"] + 0.2  # L1 makes them sparse
+    shown = w.artists["hist"].get_data()  # the weight histogram shows these weights, edge bins clipped in
+    assert np.array_equal(shown.edges, w.BINS) and shown.values.sum() == d["weights"].size
+    inner = (d["weights"] >= w.BINS[0]) & (d["weights"] < w.BINS[-1])
+    assert np.array_equal(shown.values[1:-1], np.histogram(d["weights"][inner], w.BINS)[0][1:-1])
     d = w.set(penalty="none", dropout=0.5).data
     assert any(type(m).__name__ == "Dropout" for m in d["model"].modules())
     assert not np.allclose(d["probability"], free["probability"])

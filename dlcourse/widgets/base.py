@@ -59,7 +59,7 @@ from .frames import send_fast_frames
 from .text_cache import cache_text
 
 __all__ = ["Widget", "float_slider", "log_slider", "int_slider", "dropdown", "checkbox", "toggle_buttons",
-           "select_multiple", "train_full_batch", "grid_points", "set_limits", "COLORS", "CLASS_COLORS"]
+           "select_multiple", "static_legend", "train_full_batch", "grid_points", "set_limits", "COLORS", "CLASS_COLORS"]
 
 #: One colour per curve, consistent across figures (matplotlib's tab10).
 COLORS = plt.get_cmap("tab10").colors
@@ -108,6 +108,23 @@ def checkbox(value: bool, description: str) -> W.Checkbox:
 def select_multiple(options: Sequence, value: Sequence, description: str, rows: int = 6) -> W.SelectMultiple:
     return W.SelectMultiple(options=options, value=tuple(value), description=description, rows=rows,
                             style=_STYLE, layout=_LAYOUT)
+
+
+# -- legends ---------------------------------------------------------------------------------------------
+def static_legend(ax, **kwargs):
+    """A legend drawn with the static background instead of being repainted over the data on every update.
+
+    The figures repaint only their data artists (a blit); a normal legend of an axes with data is
+    repainted too, and it is among the most expensive things to draw.  A legend added as a plain
+    artist belongs to the background: the data may pass over it (also in ``savefig``), but each update is
+    much cheaper.
+    """
+    legend = ax.legend(**kwargs)
+    ax.legend_ = None
+    ax.add_artist(legend)
+    legend.set_zorder(1.5)  # under the lines (zorder 2) in every render, as in a blitted frame
+    return legend
+
 
 
 # -- the base class ----------------------------------------------------------------------------------------
@@ -268,7 +285,8 @@ class Widget:
         animated = list(_artists(self.artists))
         for ax in {a.axes for a in animated if isinstance(a, AxesImage)}:
             # an image repainted over the background would hide static points drawn above it
-            animated += [c for c in (*ax.lines, *ax.collections, *ax.patches, *ax.texts) if c not in animated]
+            animated += [c for c in (*ax.lines, *ax.collections, *ax.patches, *ax.texts, *ax.artists)
+                         if c not in animated]
         for ax in {a.axes for a in animated} - {None}:
             legend = ax.get_legend()  # keep legends on top of the repainted data
             if legend is not None and legend not in animated:

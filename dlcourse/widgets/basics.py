@@ -24,10 +24,10 @@ from ..nn.activations import softmax
 from ..optim import Adam
 from ..train import Callback, fit, predict
 from ..unsupervised import PCA, KMeans
-from .base import COLORS, Widget, dropdown, int_slider
+from .base import COLORS, Widget, dropdown, int_slider, static_legend
 
 __all__ = ["TopKExplorer", "KMeansExplorer", "PCAExplorer", "ClassifierRun", "demo_classifier",
-           "image_mosaic", "cluster_purity", "static_legend", "round_up", "nice_ceiling"]
+           "image_mosaic", "cluster_purity", "round_up", "nice_ceiling"]
 
 #: dataset key -> (label shown in the dropdown, loader)
 DATASETS = {"fashion": ("Fashion-MNIST (28×28 clothes)", load_fashion_mnist),
@@ -68,19 +68,6 @@ def cluster_purity(clusters: np.ndarray, labels: np.ndarray) -> tuple[float, np.
     np.add.at(counts, (clusters, labels), 1)
     majority = np.where(counts.sum(axis=1) > 0, counts.argmax(axis=1), -1)
     return float(counts.max(axis=1).sum() / len(labels)), majority
-
-
-def static_legend(ax, **kwargs):
-    """A legend drawn with the static background instead of being repainted over the data on every update.
-
-    The figures repaint only their data artists (a blit); a normal legend of an axes with data is
-    repainted too, and it is among the most expensive things to draw.  A legend added as a plain
-    artist belongs to the background: the data may pass over it, but each update is much cheaper.
-    """
-    legend = ax.legend(**kwargs)
-    ax.legend_ = None
-    ax.add_artist(legend)
-    return legend
 
 
 def nice_ceiling(n: float) -> float:

@@ -32,7 +32,7 @@ from ..nn.activations import softmax
 from ..nn.shapes import conv_parameter_count
 from ..optim import Adam
 from ..train import fit, predict
-from .base import COLORS, Widget, checkbox, dropdown, float_slider, int_slider, set_limits
+from .base import COLORS, Widget, checkbox, dropdown, float_slider, int_slider, set_limits, static_legend
 from .basics import image_mosaic
 
 __all__ = ["ConvCalculator", "PoolingExplorer", "FeatureMapExplorer", "UNetSegmentation", "demo_cnn", "demo_unet",
@@ -705,7 +705,7 @@ class UNetSegmentation(Widget):
         cx.set_xlabel("training steps", fontsize=8)
         cx.set_ylabel("test mean IoU", fontsize=8)
         cx.tick_params(labelsize=7)
-        cx.legend(fontsize=7, loc="lower right")
+        static_legend(cx, fontsize=7, loc="lower right")
         fig.tight_layout()
 
     def compute(self, sample, steps, threshold):

@@ -14,7 +14,7 @@ from matplotlib.ticker import NullLocator
 
 from .. import nn
 from ..nn.shapes import fc_network_parameter_count
-from .base import COLORS, Widget, dropdown, float_slider, int_slider, set_limits
+from .base import COLORS, Widget, dropdown, float_slider, int_slider, set_limits, static_legend
 
 __all__ = ["WeightCounter", "ForwardBackwardStepper", "parse_widths"]
 
@@ -91,7 +91,7 @@ class WeightCounter(Widget):
         ax.set_yscale("log")
         ax.set_ylabel("parameters")
         ax.set_xlabel("layer i")
-        ax.legend(fontsize=7, loc="upper right")
+        static_legend(ax, fontsize=7, loc="upper right")
         ax.yaxis.set_minor_locator(NullLocator())
         self._ax = ax
         self.artists["edges"] = LineCollection([], colors="0.6", linewidths=0.4, zorder=1)

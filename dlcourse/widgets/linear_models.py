@@ -19,8 +19,7 @@ from matplotlib.ticker import ScalarFormatter
 from ..data import make_blobs, make_circles, make_moons
 from ..linear_models import LinearRegression, LogisticRegression, design_matrix, sigmoid
 from .base import (CLASS_COLORS, COLORS, Widget, checkbox, dropdown, float_slider, grid_points, int_slider, log_slider,
-                   set_limits)
-from .basics import static_legend
+                   set_limits, static_legend)
 
 __all__ = ["GradientDescentLine", "LogisticBoundary", "line_data", "gradient_descent_path", "quadratic_features",
            "level_set"]

@@ -24,7 +24,7 @@ from ..data import adding_baseline_mse, make_adding_problem
 from ..nn import rnn_step_backward, rnn_step_forward
 from ..nn.module import backward_to_parameters
 from ..optim import Adam
-from .base import COLORS, Widget, checkbox, dropdown, float_slider, int_slider, set_limits
+from .base import COLORS, Widget, checkbox, dropdown, float_slider, int_slider, set_limits, static_legend
 
 __all__ = ["GradientFlowThroughTime", "LSTMGates", "AddingProblemRace", "LastStepRegressor", "AddingRun",
            "adding_run", "gradient_through_time", "gradient_flow", "recurrent_matrix", "ADDING_LENGTHS"]
@@ -154,7 +154,7 @@ class GradientFlowThroughTime(Widget):
         ex.set_xlabel("Re λ", fontsize=8)
         ex.set_ylabel("Im λ", fontsize=8)
         ex.tick_params(labelsize=7)
-        ex.legend(fontsize=6, loc="upper left")
+        static_legend(ex, fontsize=6, loc="upper left")
         self.artists["theory"], = gx.plot([], [], color="0.4", ls="--", lw=1, label="$\\rho^{T-t}$")
         self.artists["grad"], = gx.plot([], [], color=COLORS[3], lw=2, label="$\\|\\partial L/\\partial h_t\\|$")
         gx.axhline(1.0, color="0.8", lw=0.8)
@@ -163,7 +163,7 @@ class GradientFlowThroughTime(Widget):
         gx.set_xlim(0, 50)
         gx.set_xlabel("time step t (the loss is at t = T)", fontsize=8)
         gx.tick_params(labelsize=7)
-        gx.legend(fontsize=7, loc="upper left")
+        static_legend(gx, fontsize=7, loc="upper left")
         self._gx = gx
         fig.tight_layout()
         # the time axis spans 0 … T: its ticks and label are repainted with the curves, so a new T
@@ -367,7 +367,7 @@ class AddingProblemRace(Widget):
         lx.set_xlabel("training step", fontsize=8)
         lx.set_ylabel("validation MSE", fontsize=8)
         lx.tick_params(labelsize=7)
-        lx.legend(fontsize=7, loc="lower left")
+        static_legend(lx, fontsize=7, loc="lower left")
         self.artists["rnn_grad"], = gx.plot([], [], "o-", color=COLORS[0], ms=3, label="vanilla RNN")
         self.artists["lstm_grad"], = gx.plot([], [], "o-", color=COLORS[1], ms=3, label="LSTM")
         gx.set_yscale("log")
@@ -377,7 +377,7 @@ class AddingProblemRace(Widget):
         gx.set_xlabel("steps between input x_t and the answer, T − t", fontsize=8)
         gx.set_ylabel("‖∂L/∂x_t‖ / ‖∂L/∂x_T‖", fontsize=8)
         gx.tick_params(labelsize=7)
-        gx.legend(fontsize=7, loc="lower right")
+        static_legend(gx, fontsize=7, loc="lower right")
         self._gx = gx
         fig.tight_layout()
 
