@@ -11,7 +11,6 @@ import numpy as np
 
 from .. import mistakes
 from .._validate import check_finite, check_labels, check_ndim, check_same_shape, float_array
-from .activations import log_softmax
 from .module import Module
 
 
@@ -123,12 +122,18 @@ class CrossEntropyLoss(Loss):
             mistakes.warn("softmax_before_cross_entropy",
                           "CrossEntropyLoss got scores that are already probabilities (each row is >= 0 and "
                           "sums to 1); it applies softmax itself, so pass the raw logits (remove the Softmax layer)")
-        logp = log_softmax(rows, dim=1)
-        picked = logp[np.arange(len(y)), y]
-        grad = np.exp(logp)
-        grad[np.arange(len(y)), y] -= 1
-        self._grad = _restore_class_axis(grad / len(y), logits.shape).astype(logits.dtype, copy=False)
-        return float(-picked.mean())
+        # log-sum-exp written out so one exp serves the loss and the gradient (this runs every step):
+        # −log softmax(s)_y = log Σ_k e^{s_k − m} − (s_y − m) with m the row maximum
+        shifted = rows - rows.max(axis=1, keepdims=True)
+        e = np.exp(shifted)
+        total = e.sum(axis=1, keepdims=True)
+        n, picked = len(y), (np.arange(len(y)), y)
+        loss = (np.log(total).sum() - shifted[picked].sum()) / n
+        grad = e / total  # softmax(s)
+        grad[picked] -= 1
+        grad /= n
+        self._grad = _restore_class_axis(grad, logits.shape).astype(logits.dtype, copy=False)
+        return float(loss)
 
 
 class HingeLoss(Loss):
