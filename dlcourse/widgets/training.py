@@ -594,7 +594,7 @@ class InitializationExplorer(Widget):
                                          interpolation="nearest")
         ax.set_xlabel("activation value")
         ax.set_ylabel("hidden layer")
-        ax.set_title("distribution per layer", fontsize=9)
+        ax.set_title("distribution per layer", fontsize=9, y=1.0)
         ax.yaxis.set_major_locator(MaxNLocator(integer=True))
         # the repainted image would cover the static frame: repaint the frame over it
         self.artists["frame"] = list(ax.spines.values())
@@ -606,14 +606,14 @@ class InitializationExplorer(Widget):
         bx.yaxis.set_major_locator(LogLocator(base=10, numticks=6))
         bx.yaxis.set_minor_locator(NullLocator())
         bx.set_xlabel("hidden layer")
-        bx.set_title("spread per layer", fontsize=9)
+        bx.set_title("spread per layer", fontsize=9, y=1.0)
         bx.xaxis.set_major_locator(MaxNLocator(integer=True))
         cx.axhline(BASELINE, color="0.5", lw=0.8, ls=":", label="constant guess (ln 10)")
         self.artists["loss"], = cx.semilogy([], [], color=COLORS[2], lw=1.8, label="training loss")
         cx.set_ylim(0.01, 30)  # fixed: from a trained net (0.03) to saturated tanh (≈ 12)
         cx.yaxis.set_minor_locator(NullLocator())
         cx.set_xlabel("step")
-        cx.set_title("training on the digits", fontsize=9)
+        cx.set_title("training on the digits", fontsize=9, y=1.0)
         self._cx = cx
         fig.legend(handles=[self.artists["act_std"], self.artists["grad_std"], self.artists["loss"],
                             cx.get_lines()[0]], loc="upper center", ncol=4, fontsize=8, frameon=False)
