@@ -18,7 +18,7 @@ from functools import lru_cache
 import numpy as np
 from matplotlib import colormaps
 from matplotlib.colors import LinearSegmentedColormap, Normalize, to_hex, to_rgba
-from matplotlib.ticker import LogLocator, NullLocator
+from matplotlib.ticker import LogLocator, MaxNLocator, NullLocator
 
 from .. import mistakes, nn
 from .._rng import get_rng
@@ -481,6 +481,9 @@ class OptimizerRace(Widget):
         self._minima, = ax.plot([], [], "r*", ms=12, mec="k")
         ax.set_xlabel("θ₁")
         ax.set_ylabel("θ₂")
+        for axis in (ax.xaxis, ax.yaxis):  # about five round ticks read a surface as well as nine, at half the drawing
+            axis.set_major_locator(MaxNLocator(5, steps=[1, 2, 5, 10]))
+        ax.set_title(SURFACES["rosenbrock"][0], fontsize=9, y=1.0)  # the layout leaves room for the surface's name
         bx.set_xlabel("iteration k")
         bx.set_ylabel("f(θᵏ)")
         bx.set_ylim(1e-14, 1e5)
@@ -490,7 +493,7 @@ class OptimizerRace(Widget):
         # the legend is the colour-coded status line under the figure (HTML costs the kernel nothing)
         self._ax, self._bx = ax, bx
         self._shown_surface = None
-        fig.tight_layout()
+        fig.tight_layout(w_pad=2.5)  # a gap wide enough that redrawing the contours' area leaves the curves alone
 
     def _show_surface(self, key):
         if self._shown_surface == key:
