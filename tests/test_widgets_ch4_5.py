@@ -321,6 +321,22 @@ def test_fixed_area_axes_are_redrawn_without_measuring_them(cls, moves, monkeypa
     w.close()
 
 
+def test_a_surface_switch_redraws_the_contours_only(monkeypatch):
+    """The contours' area ends halfway to the curves' ticks with room for the antialiasing pad: switching the
+    surface must not re-render the curves' axes (their ticks are a third of the cost)."""
+    w = widgets.OptimizerRace()
+    w.figure.canvas.draw()
+    drawn = []
+    for name in ("_ax", "_bx"):
+        axes = getattr(w, name)
+        monkeypatch.setattr(axes, "draw", lambda renderer, name=name, real=axes.draw: drawn.append(name) or real(renderer))
+    for surface in ("himmelblau", "beale", "quadratic", "rosenbrock"):
+        drawn[:] = []
+        move(w, "surface", surface)
+        assert drawn == ["_ax"], (surface, drawn)
+    w.close()
+
+
 def test_the_area_of_an_axes_reaches_halfway_to_its_neighbours():
     from matplotlib.transforms import Bbox
 
