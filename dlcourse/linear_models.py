@@ -14,6 +14,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._validate import check_finite, float_array
+from .nn.activations import sigmoid as _sigmoid
 
 __all__ = ["LinearRegression", "LogisticRegression", "design_matrix", "solve_normal_equation", "sigmoid"]
 
@@ -87,14 +88,9 @@ def solve_normal_equation(A: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, int
 
 
 def sigmoid(z: np.ndarray) -> np.ndarray:
-    """σ(z) = 1 / (1 + e^(−z)) (seed 2.3.1), evaluated without overflow for large |z|."""
-    z = np.asarray(z, dtype=np.float64)
-    out = np.empty_like(z)
-    pos = z >= 0
-    out[pos] = 1.0 / (1.0 + np.exp(-z[pos]))
-    ez = np.exp(z[~pos])
-    out[~pos] = ez / (1.0 + ez)
-    return out
+    """σ(z) = 1 / (1 + e^(−z)) (seed 2.3.1) in float64, without overflow for large |z|: the network
+    activation of :mod:`dlcourse.nn.activations` (one formula, one home) on any array-like."""
+    return _sigmoid(np.asarray(z, dtype=np.float64))
 
 
 class _LinearBase:
