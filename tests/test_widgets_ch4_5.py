@@ -4,11 +4,16 @@ Every test moves controls the way a student would and checks the model *and* the
 the numbers must follow the lecture's formulas, and the artists must show those numbers.
 """
 import math
+from io import BytesIO
 
 import ipywidgets
 import matplotlib.pyplot as plt
 import numpy as np
 import pytest
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.backends.backend_webagg_core import FigureCanvasWebAggCore
+from matplotlib.figure import Figure
+from PIL import Image
 from widget_checks import assert_builds_lazily, assert_canvas_matches_full_render
 from hypothesis import given, settings, strategies as st
 
@@ -16,6 +21,8 @@ from dlcourse import widgets
 from dlcourse.nn.shapes import fc_network_parameter_count
 from dlcourse.optim import surfaces
 from dlcourse.widgets import base, fully_connected as fc, neural_networks as nnw
+from dlcourse.widgets.frames import png_rgba, send_fast_frames
+from dlcourse.widgets.text_cache import cache_text
 
 pytestmark = pytest.mark.widgets
 
@@ -132,10 +139,6 @@ def test_ipympl_frames_carry_the_pixels_matplotlib_would_send(monkeypatch):
     """Our frame encoder (frames.send_fast_frames) against matplotlib's own get_diff_image on the same
     canvas state, move by move: same image mode, same pixels after decoding; and the frames painted
     over each other as the browser does equal the canvas."""
-    from io import BytesIO
-
-    from matplotlib.backends.backend_webagg_core import FigureCanvasWebAggCore
-    from PIL import Image
 
     plt.switch_backend("module://ipympl.backend_nbagg")
     try:
@@ -184,10 +187,6 @@ def test_ipympl_frames_carry_the_pixels_matplotlib_would_send(monkeypatch):
 @settings(max_examples=40, deadline=None)
 @given(st.integers(1, 40), st.integers(1, 40), st.integers(0, 2**32 - 1), st.sampled_from(["noise", "flat", "zeros"]))
 def test_png_writer_round_trips_through_pillow(height, width, seed, kind):
-    from io import BytesIO
-
-    from PIL import Image
-    from dlcourse.widgets.frames import png_rgba
 
     rng = np.random.default_rng(seed)
     rgba = {"noise": rng.integers(0, 256, (height, width, 4)), "zeros": np.zeros((height, width, 4)),
@@ -198,8 +197,6 @@ def test_png_writer_round_trips_through_pillow(height, width, seed, kind):
 
 
 def test_png_writer_and_canvas_hook_refuse_what_they_cannot_handle():
-    from dlcourse.widgets.frames import png_rgba, send_fast_frames
-
     with pytest.raises(ValueError, match=r"\(H, W, 4\) uint8"):
         png_rgba(np.zeros((4, 4, 3), np.uint8))
     with pytest.raises(ValueError, match="float64"):
@@ -229,10 +226,6 @@ TEXT = st.text(st.sampled_from(list("abcxyz019 .,-=+()∂σ→⋮\n")), min_size
 def test_replayed_text_has_the_pixels_of_a_fresh_render(texts, color, alpha):
     """Drawing the same figure again replays every line's glyphs; the pixels equal matplotlib's own render,
     also after the colour and alpha changed (they are not part of what is remembered) and for math text."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-    from dlcourse.widgets.text_cache import cache_text
-
     fig = Figure(figsize=(3, 2), dpi=80)
     canvas = FigureCanvasAgg(fig)
     cache = cache_text(canvas)

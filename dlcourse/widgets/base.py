@@ -59,7 +59,8 @@ from .frames import send_fast_frames
 from .text_cache import cache_text
 
 __all__ = ["Widget", "float_slider", "log_slider", "int_slider", "dropdown", "checkbox", "toggle_buttons",
-           "select_multiple", "static_legend", "train_full_batch", "grid_points", "set_limits", "COLORS", "CLASS_COLORS"]
+           "select_multiple", "static_legend", "train_full_batch", "grid_points", "set_limits", "COLORS",
+           "CLASS_COLORS"]
 
 #: One colour per curve, consistent across figures (matplotlib's tab10).
 COLORS = plt.get_cmap("tab10").colors
@@ -126,7 +127,6 @@ def static_legend(ax, **kwargs):
     return legend
 
 
-
 # -- the base class ----------------------------------------------------------------------------------------
 class Widget:
     """One interactive figure: controls + a matplotlib figure updated in place.
@@ -144,8 +144,8 @@ class Widget:
         figure: the matplotlib figure.
         last_update_ms: wall time of the last update (compute, draw, repaint), in milliseconds.
         full_draws: how many full redraws happened (the others were blits of the data only).
-        text_cache: the glyphs of the texts the canvas drew (:mod:`dlcourse.widgets.text_cache`), or None.
         partial_draws: how many redraws re-rendered only the region of the axes that changed.
+        text_cache: the glyphs of the texts the canvas drew (:mod:`dlcourse.widgets.text_cache`), or None.
         error: the exception of the last update triggered from the UI (shown in the status line), or None.
     """
 
